@@ -1,0 +1,63 @@
+/**
+ * `stream-text`: one step, `stream`, streams a text in consecutive chunks with
+ * `ctx.putStream`, then returns `{ length, chunks }`. Its name, input and output
+ * are a contract that the tests, the web page and users rely on.
+ */
+import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
+
+export type StreamTextInput = {
+  /** The text to stream; a default paragraph when absent. */
+  text?: string;
+  /** Characters per chunk (default 8). */
+  chunkSize?: number;
+  /** Pause between chunks in ms (default 50). */
+  delayMs?: number;
+};
+
+export type StreamTextOutput = {
+  length: number;
+  chunks: number;
+};
+
+export const defaultText =
+  'Happy families are all alike; every unhappy family is unhappy in its own way. ' +
+  'Everything was in confusion in the Oblonskys’ house. The wife had discovered that the husband ' +
+  'was carrying on an intrigue with a French girl, who had been a governess in their family.';
+
+/** Splits a text into consecutive chunks of at most `size` characters (by code point). */
+export function chunkText(text: string, size: number): string[] {
+  const codePoints = Array.from(text);
+  const chunks: string[] = [];
+  for (let i = 0; i < codePoints.length; i += size) {
+    chunks.push(codePoints.slice(i, i + size).join(''));
+  }
+  return chunks;
+}
+
+export function streamTextWorkflow(hatchet: HatchetClient) {
+  const workflow = hatchet.workflow<StreamTextInput, { stream: StreamTextOutput }>({
+    name: 'stream-text',
+    description: 'Streams a text in chunks, then returns its length and chunk count.',
+  });
+
+  workflow.task({
+    name: 'stream',
+    retries: 0,
+    fn: async (input, ctx) => {
+      const text = input.text ?? defaultText;
+      const chunks = chunkText(text, Math.max(1, Math.floor(input.chunkSize ?? 8)));
+      const delayMs = Math.max(0, input.delayMs ?? 50);
+      for (const chunk of chunks) {
+        await ctx.putStream(chunk);
+        if (delayMs > 0) await sleep(delayMs);
+      }
+      return { length: text.length, chunks: chunks.length };
+    },
+  });
+
+  return workflow;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,68 @@
+/**
+ * The gateway's configuration: every key has a default, a doc line and an env
+ * var, and is parsed once at start. Nothing else in `src/` reads process.env
+ * for gateway settings (the Hatchet SDK reads its own HATCHET_CLIENT_* vars).
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+const schema = z.object({
+  /** Port of the HTTP server (GraphQL over HTTP, graphql-ws, SSE, GraphiQL). */
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Interface to bind; 127.0.0.1 keeps a local gateway off the network. */
+  HOST: z.string().default('127.0.0.1'),
+  /** Path of the GraphQL endpoint (HTTP, graphql-ws and SSE share it). */
+  GRAPHQL_PATH: z.string().startsWith('/').default('/graphql'),
+  /** Serve GraphiQL on GET of the GraphQL path. */
+  GRAPHIQL: bool.default(true),
+  /** Start the example worker in the gateway process (`npm start`); false is the production shape. */
+  START_EXAMPLE_WORKER: bool.default(true),
+  /** Comma-separated workflows the gateway may trigger; empty: every workflow registered on the engine. */
+  GATEWAY_WORKFLOWS: list.default([]),
+  /** Gateway log level (pino). */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Set: connect to that Hatchet (Cloud, self-hosted, Kubernetes). Unset: start the embedded engine. */
+  HATCHET_CLIENT_TOKEN: z.string().min(1).optional(),
+  /** Embedded mode: a sidecar binary to run instead of the cached build or the SDK's download. */
+  HATCHET_CLIENT_EMBEDDED_BINARY_PATH: z.string().min(1).optional(),
+  /** Embedded mode: Postgres for the engine; unset, the sidecar starts a private one. */
+  HATCHET_EMBEDDED_DATABASE_URL: z.string().min(1).optional(),
+  /** Embedded mode: data folder of the sidecar's private Postgres. */
+  HATCHET_EMBEDDED_POSTGRES_DATA_DIR: z.string().min(1).optional(),
+  /** Embedded mode: RabbitMQ for the engine's message queue; unset, Postgres is the queue. */
+  HATCHET_EMBEDDED_RABBITMQ_URL: z.string().min(1).optional(),
+  /** Embedded mode: the engine's log level. */
+  HATCHET_EMBEDDED_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),
+  /** How long a subscription to an unknown or not-yet-visible run waits for the engine to know it (ms). */
+  RUN_LOOKUP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** How often a recorded run's REST state is read while its engine listener is attached (ms). */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(2_000),
+  /** How long a step's terminal REST state must stand before the listener is no longer awaited for its last chunks (ms). */
+  STREAM_SETTLE_MS: z.coerce.number().int().nonnegative().default(1_500),
+  /** How long a finished run's log stays in memory for late joiners and resumes (ms). */
+  RUN_LOG_RETENTION_MS: z.coerce.number().int().positive().default(3_600_000),
+  /** Grace period on SIGTERM before open connections are closed (ms). */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Parses the environment once; a bad value stops the start with a readable message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,98 @@
+/**
+ * The Hatchet connection, and the only place that decides which engine the
+ * gateway talks to:
+ * - `HATCHET_CLIENT_TOKEN` set: a plain HatchetClient (Hatchet Cloud,
+ *   self-hosted, Kubernetes); the SDK reads its own HATCHET_CLIENT_* settings.
+ * - unset: Hatchet's embedded mode, a real engine in a sidecar process. The
+ *   sidecar binary is, in order: HATCHET_CLIENT_EMBEDDED_BINARY_PATH, the
+ *   project's cached build, the SDK's own download; when the download is
+ *   impossible (no route to GitHub) the cached build is made with Go.
+ * It never falls back to anything that is not a real engine.
+ */
+import { HatchetClient } from '@hatchet-dev/typescript-sdk';
+import { HatchetEmbeddedClient } from '@hatchet-dev/typescript-sdk/v1/embedded.js';
+import type { Config } from '../config.js';
+import { EngineUnavailableError } from './engine-unavailable-error.js';
+import { buildSidecar, findCachedSidecar } from './sidecar-binary.js';
+
+export type EngineMode = 'embedded' | 'token';
+
+/** A connected engine; `stop()` releases it (and stops the sidecar in embedded mode). */
+export interface EngineConnection {
+  readonly hatchet: HatchetClient;
+  readonly mode: EngineMode;
+  stop(): Promise<void>;
+}
+
+type EngineConfig = Pick<
+  Config,
+  | 'HATCHET_CLIENT_TOKEN'
+  | 'HATCHET_CLIENT_EMBEDDED_BINARY_PATH'
+  | 'HATCHET_EMBEDDED_DATABASE_URL'
+  | 'HATCHET_EMBEDDED_POSTGRES_DATA_DIR'
+  | 'HATCHET_EMBEDDED_RABBITMQ_URL'
+  | 'HATCHET_EMBEDDED_LOG_LEVEL'
+>;
+
+const howToFix =
+  'Run `npm run engine:build` (needs Go; builds the engine from its Go module), ' +
+  'set HATCHET_CLIENT_EMBEDDED_BINARY_PATH to a hatchet-embedded sidecar, ' +
+  'or set HATCHET_CLIENT_TOKEN to use an existing Hatchet (Cloud, self-hosted).';
+
+/** Connects to the engine chosen by the configuration (see the module comment). */
+export async function connectEngine(config: EngineConfig): Promise<EngineConnection> {
+  if (config.HATCHET_CLIENT_TOKEN) {
+    const hatchet = HatchetClient.init({ token: config.HATCHET_CLIENT_TOKEN });
+    return { hatchet, mode: 'token', stop: async () => {} };
+  }
+  return startEmbedded(config);
+}
+
+async function startEmbedded(config: EngineConfig): Promise<EngineConnection> {
+  const explicit = config.HATCHET_CLIENT_EMBEDDED_BINARY_PATH;
+  const binaryPath = explicit ?? (await findCachedSidecar());
+  try {
+    return await initEmbedded(config, binaryPath);
+  } catch (error) {
+    if (binaryPath !== undefined) {
+      throw new EngineUnavailableError(`The embedded engine at ${binaryPath} did not start: ${message(error)}. ${howToFix}`);
+    }
+    // the SDK could not download its sidecar: build ours from the Go module
+    process.stderr.write(`hatchet embedded: download failed (${message(error)}); building the engine with Go\n`);
+    let built: string;
+    try {
+      built = await buildSidecar();
+    } catch (buildError) {
+      throw new EngineUnavailableError(
+        `No Hatchet engine: the SDK could not download the embedded sidecar (${message(error)}) and the Go build failed (${message(buildError)}). ${howToFix}`,
+      );
+    }
+    try {
+      return await initEmbedded(config, built);
+    } catch (startError) {
+      throw new EngineUnavailableError(`The embedded engine at ${built} did not start: ${message(startError)}. ${howToFix}`);
+    }
+  }
+}
+
+async function initEmbedded(config: EngineConfig, binaryPath: string | undefined): Promise<EngineConnection> {
+  const hatchet = await HatchetEmbeddedClient.init({
+    ...(binaryPath ? { binaryPath } : {}),
+    ...(config.HATCHET_EMBEDDED_DATABASE_URL ? { databaseUrl: config.HATCHET_EMBEDDED_DATABASE_URL } : {}),
+    ...(config.HATCHET_EMBEDDED_POSTGRES_DATA_DIR ? { postgresDataDir: config.HATCHET_EMBEDDED_POSTGRES_DATA_DIR } : {}),
+    ...(config.HATCHET_EMBEDDED_RABBITMQ_URL ? { rabbitmqUrl: config.HATCHET_EMBEDDED_RABBITMQ_URL } : {}),
+    logLevel: config.HATCHET_EMBEDDED_LOG_LEVEL,
+    readyTimeoutMs: 120_000,
+  });
+  return {
+    hatchet,
+    mode: 'embedded',
+    stop: async () => {
+      await hatchet.stopEmbedded();
+    },
+  };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,197 @@
+/**
+ * The thin adapter between the Hatchet SDK and the gateway's ports (RunSource,
+ * WorkflowGateway). It turns SDK objects into plain EngineEvent / RunSnapshot
+ * data and engine failures into coded GatewayErrors; it holds no run state.
+ *
+ * It reads the dispatcher's raw event stream rather than the SDK's listener
+ * helper: the helper drops eventIndex and retryCount, cannot be aborted, and
+ * turns some engine errors into unhandled rejections (see shared HATCHET.md).
+ */
+import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
+import { ResourceEventType, ResourceType } from '@hatchet-dev/typescript-sdk/protoc/dispatcher/dispatcher.js';
+import { ClientError, Status } from 'nice-grpc-common';
+import { GatewayError } from '../errors.js';
+import type {
+  EngineEvent,
+  EngineEventType,
+  EngineResourceType,
+  EngineTaskStatus,
+  RunSnapshot,
+  TaskSnapshot,
+} from '../events/engine-event.js';
+import type { RunSource, WorkflowGateway } from '../runs/run-source.js';
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `id` has the shape of a Hatchet run id. */
+export function isRunId(id: string): boolean {
+  return uuidPattern.test(id);
+}
+
+const resourceTypes: Record<number, EngineResourceType> = {
+  [ResourceType.RESOURCE_TYPE_STEP_RUN]: 'STEP_RUN',
+  [ResourceType.RESOURCE_TYPE_WORKFLOW_RUN]: 'WORKFLOW_RUN',
+};
+
+const eventTypes: Record<number, EngineEventType> = {
+  [ResourceEventType.RESOURCE_EVENT_TYPE_STARTED]: 'STARTED',
+  [ResourceEventType.RESOURCE_EVENT_TYPE_COMPLETED]: 'COMPLETED',
+  [ResourceEventType.RESOURCE_EVENT_TYPE_FAILED]: 'FAILED',
+  [ResourceEventType.RESOURCE_EVENT_TYPE_CANCELLED]: 'CANCELLED',
+  [ResourceEventType.RESOURCE_EVENT_TYPE_TIMED_OUT]: 'TIMED_OUT',
+  [ResourceEventType.RESOURCE_EVENT_TYPE_STREAM]: 'STREAM',
+};
+
+/** The SDK's raw dispatcher event, as far as we read it. */
+export interface RawWorkflowEvent {
+  workflowRunId: string;
+  resourceType: number;
+  eventType: number;
+  resourceId: string;
+  eventTimestamp?: Date | undefined;
+  eventPayload: string;
+  hangup: boolean;
+  retryCount?: number | undefined;
+  eventIndex?: number | undefined;
+}
+
+/** Maps one raw dispatcher event to plain data (pure; used on recorded fixtures too). */
+export function toEngineEvent(raw: RawWorkflowEvent): EngineEvent {
+  return {
+    workflowRunId: raw.workflowRunId,
+    resourceType: resourceTypes[raw.resourceType] ?? 'UNKNOWN',
+    eventType: eventTypes[raw.eventType] ?? 'UNKNOWN',
+    resourceId: raw.resourceId,
+    timestamp: raw.eventTimestamp ? raw.eventTimestamp.toISOString() : null,
+    payload: raw.eventPayload,
+    hangup: raw.hangup,
+    retryCount: raw.retryCount ?? null,
+    eventIndex: raw.eventIndex ?? null,
+  };
+}
+
+/** The run's REST details, as far as we read them. */
+export interface RawRunDetails {
+  run: { metadata: { id: string }; status: string; output?: unknown; errorMessage?: string; displayName?: string };
+  shape: Array<{ stepId: string; taskExternalId: string; taskName: string }>;
+  tasks: Array<{
+    taskExternalId: string;
+    stepId?: string;
+    displayName: string;
+    status: string;
+    output?: unknown;
+    errorMessage?: string;
+    attempt?: number;
+    retryCount?: number;
+    startedAt?: string;
+    finishedAt?: string;
+    workflowName?: string;
+  }>;
+}
+
+const taskStatuses: ReadonlySet<string> = new Set(['QUEUED', 'RUNNING', 'COMPLETED', 'CANCELLED', 'FAILED']);
+
+function taskStatus(status: string): EngineTaskStatus {
+  return (taskStatuses.has(status) ? status : 'RUNNING') as EngineTaskStatus;
+}
+
+/** Maps REST run details to a RunSnapshot (pure). */
+export function toRunSnapshot(runId: string, details: RawRunDetails): RunSnapshot {
+  const namesByStepId = new Map(details.shape.map((s) => [s.stepId, s.taskName]));
+  const stepNames: Record<string, string> = {};
+  for (const s of details.shape) {
+    if (s.taskExternalId && !/^0{8}-/.test(s.taskExternalId)) stepNames[s.taskExternalId] = s.taskName;
+  }
+  const tasks: TaskSnapshot[] = details.tasks.map((t) => {
+    // displayName carries a timestamp suffix ("stream-1795600629878"); the shape has the real name
+    const name = (t.stepId && namesByStepId.get(t.stepId)) ?? stepNames[t.taskExternalId] ?? t.displayName.replace(/-\d{10,}$/, '');
+    stepNames[t.taskExternalId] = name;
+    return {
+      taskId: t.taskExternalId,
+      name,
+      status: taskStatus(t.status),
+      output: t.output ?? null,
+      error: t.errorMessage ? t.errorMessage : null,
+      attempt: t.attempt ?? (t.retryCount ?? 0) + 1,
+      startedAt: t.startedAt ?? null,
+      finishedAt: t.finishedAt ?? null,
+    };
+  });
+  const workflowName = details.tasks.find((t) => t.workflowName)?.workflowName ?? details.run.displayName ?? '';
+  return {
+    runId,
+    workflowName: workflowName.replace(/-\d{10,}$/, ''),
+    status: taskStatus(details.run.status),
+    output: details.run.output ?? null,
+    error: details.run.errorMessage ? details.run.errorMessage : null,
+    stepNames,
+    tasks,
+  };
+}
+
+/** Both ports over one Hatchet client. */
+export function createHatchetAdapter(hatchet: HatchetClient): RunSource & WorkflowGateway {
+  return {
+    async *listen(runId, signal) {
+      try {
+        const stream = hatchet.listener.client.subscribeToWorkflowEvents({ workflowRunId: runId }, { signal });
+        for await (const raw of stream) yield toEngineEvent(raw);
+      } catch (error) {
+        if (signal.aborted) return;
+        throw translate(error, `listening to run ${runId}`);
+      }
+    },
+
+    async snapshot(runId) {
+      if (!isRunId(runId)) return null;
+      try {
+        const details = (await hatchet.runs.get(runId)) as unknown as RawRunDetails;
+        return toRunSnapshot(runId, details);
+      } catch (error) {
+        const status = httpStatus(error);
+        if (status === 404 || status === 400) return null;
+        throw translate(error, `reading run ${runId}`);
+      }
+    },
+
+    async trigger(workflow, input, additionalMetadata) {
+      try {
+        const ref = await hatchet.admin.runWorkflow(workflow, input, { additionalMetadata });
+        return await ref.getWorkflowRunId();
+      } catch (error) {
+        if (error instanceof ClientError && error.code === Status.NOT_FOUND) {
+          throw new GatewayError('WORKFLOW_NOT_FOUND', `Workflow "${workflow}" is not registered on the engine.`);
+        }
+        throw translate(error, `triggering ${workflow}`);
+      }
+    },
+
+    async cancel(runId) {
+      try {
+        await hatchet.runs.cancel({ ids: [runId] });
+      } catch (error) {
+        throw translate(error, `cancelling run ${runId}`);
+      }
+    },
+
+    async listWorkflows() {
+      try {
+        const list = await hatchet.workflows.list({ limit: 500 });
+        return (list.rows ?? []).map((w) => w.name);
+      } catch (error) {
+        throw translate(error, 'listing workflows');
+      }
+    },
+  };
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const response = (error as { response?: { status?: unknown } } | null)?.response;
+  return typeof response?.status === 'number' ? response.status : undefined;
+}
+
+/** Engine failures become ENGINE_UNAVAILABLE; the cause stays in the logs. */
+function translate(error: unknown, doing: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError('ENGINE_UNAVAILABLE', `The engine failed while ${doing}.`, { cause: error });
+}

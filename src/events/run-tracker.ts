@@ -1,0 +1,278 @@
+/**
+ * Pure mapping from what the engine says about a run (listener events and REST
+ * snapshots) to the gateway's event bodies. It keeps each step's state so that
+ * the two sources never contradict each other and nothing is said twice:
+ *
+ * - a step's statuses only move forward: QUEUED -> STARTED -> COMPLETED |
+ *   FAILED | CANCELLED | TIMED_OUT; QUEUED may be absent, and STARTED always
+ *   precedes COMPLETED and FAILED (a chunk or a terminal status implies it);
+ * - a retry starts a new attempt: its statuses start again from QUEUED with
+ *   `attempt` + 1, and every chunk carries the attempt it belongs to;
+ * - stream chunks keep the engine's order, and a hole in the engine's per-step
+ *   chunk index becomes an explicit StreamGap instead of silent loss;
+ * - the run's terminal status comes only from REST state, never from the
+ *   listener alone: engine v0.105 also hangs up DAG listeners with a COMPLETED
+ *   event when a DAG merely changes status.
+ * No I/O, no clock, no SDK types.
+ */
+import { decodeStreamPayload } from '../files/file-frame.js';
+import type { EngineEvent, EngineTaskStatus, RunSnapshot, TaskSnapshot } from './engine-event.js';
+import {
+  type Json,
+  type RunEventBody,
+  type RunStatus,
+  type RunStatusBody,
+  type StepStatus,
+  terminalRunStatuses,
+  terminalStepStatuses,
+} from './run-event.js';
+
+interface StepState {
+  readonly stepId: string;
+  name: string;
+  attempt: number;
+  status: StepStatus | null;
+  outputSent: boolean;
+  /** Index the next STREAM event of this attempt should carry. */
+  nextChunkIndex: number;
+}
+
+const rank: Record<StepStatus, number> = {
+  QUEUED: 0,
+  STARTED: 1,
+  COMPLETED: 2,
+  FAILED: 2,
+  CANCELLED: 2,
+  TIMED_OUT: 2,
+};
+
+/** Tracks one run. Feed it engine events and snapshots; it returns what to append to the log. */
+export class RunTracker {
+  readonly #steps = new Map<string, StepState>();
+  readonly #names = new Map<string, string>();
+  #finished = false;
+
+  constructor(readonly runId: string) {}
+
+  /** Whether the terminal RunStatus was produced. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Whether the step name of a task id is known (events of unknown tasks wait for a snapshot). */
+  knowsTask(taskId: string): boolean {
+    return this.#names.has(taskId);
+  }
+
+  /** Learns step names from REST state without emitting anything. */
+  learnNames(snapshot: RunSnapshot): void {
+    for (const [taskId, name] of Object.entries(snapshot.stepNames)) this.#names.set(taskId, name);
+  }
+
+  /** Names a task when no snapshot could (last resort: better a placeholder than a lost event). */
+  nameTask(taskId: string, name: string): void {
+    if (!this.#names.has(taskId)) this.#names.set(taskId, name);
+  }
+
+  /** Maps one listener event. WORKFLOW_RUN events map to nothing: see the module comment. */
+  fromEngineEvent(event: EngineEvent): RunEventBody[] {
+    if (this.#finished || event.resourceType !== 'STEP_RUN') return [];
+    const attempt = event.retryCount === null ? null : event.retryCount + 1;
+    const step = this.#step(event.resourceId, attempt);
+    const out: RunEventBody[] = [];
+    switch (event.eventType) {
+      case 'STARTED':
+        this.#advance(step, 'QUEUED', null, out);
+        break;
+      case 'STREAM':
+        this.#advance(step, 'STARTED', null, out);
+        this.#chunk(step, event, out);
+        break;
+      case 'COMPLETED':
+        this.#advance(step, 'COMPLETED', null, out);
+        this.#output(step, parseJson(event.payload), out);
+        break;
+      case 'FAILED':
+        this.#advance(step, 'FAILED', errorMessage(event.payload), out);
+        break;
+      case 'CANCELLED':
+        this.#advance(step, 'CANCELLED', null, out);
+        break;
+      case 'TIMED_OUT':
+        this.#advance(step, 'TIMED_OUT', null, out);
+        break;
+      case 'UNKNOWN':
+        break;
+    }
+    return out;
+  }
+
+  /**
+   * Reconciles with REST state: emits whatever transitions and outputs the
+   * listener did not deliver. `settled(task)` says whether a task's terminal
+   * state is old enough to trust that the listener missed it (rather than
+   * being about to deliver it with its last chunks).
+   */
+  fromSnapshot(snapshot: RunSnapshot, settled: (task: TaskSnapshot) => boolean = () => true): RunEventBody[] {
+    this.learnNames(snapshot);
+    if (this.#finished) return [];
+    const out: RunEventBody[] = [];
+    for (const task of snapshot.tasks) {
+      const step = this.#step(task.taskId, task.attempt);
+      if (step.attempt !== task.attempt) continue; // the listener is already on a later attempt
+      const target = stepStatusOf(task.status);
+      if (terminalStepStatuses.has(target) && !settled(task)) {
+        // the listener may still bring its last chunks and its terminal event
+        if (target !== 'CANCELLED') this.#advance(step, 'STARTED', null, out);
+        continue;
+      }
+      this.#advance(step, target, target === 'FAILED' ? errorMessage(task.error ?? '') : null, out);
+      if (target === 'COMPLETED') this.#output(step, toJson(task.output), out);
+    }
+    return out;
+  }
+
+  /**
+   * The run's terminal status when REST state shows the run finished and all
+   * its steps with it; null while it runs. Marks the tracker finished.
+   */
+  finishFromSnapshot(snapshot: RunSnapshot): RunStatusBody | null {
+    if (this.#finished) return null;
+    const status = runStatusOf(snapshot.status);
+    if (!terminalRunStatuses.has(status)) return null;
+    if (snapshot.tasks.some((t) => !terminalStepStatuses.has(stepStatusOf(t.status)))) return null;
+    this.#finished = true;
+    return {
+      kind: 'RunStatus',
+      status,
+      output: status === 'COMPLETED' ? toJson(snapshot.output) : null,
+      error: status === 'FAILED' ? runError(snapshot) : null,
+    };
+  }
+
+  #step(taskId: string, attempt: number | null): StepState {
+    let step = this.#steps.get(taskId);
+    if (!step) {
+      step = {
+        stepId: taskId,
+        name: this.#names.get(taskId) ?? taskId,
+        attempt: attempt ?? 1,
+        status: null,
+        outputSent: false,
+        nextChunkIndex: 0,
+      };
+      this.#steps.set(taskId, step);
+    }
+    step.name = this.#names.get(taskId) ?? step.name;
+    if (attempt !== null && attempt > step.attempt) {
+      // a retry: the step starts over under its new attempt number
+      step.attempt = attempt;
+      step.status = null;
+      step.outputSent = false;
+      step.nextChunkIndex = 0;
+    }
+    return step;
+  }
+
+  #advance(step: StepState, target: StepStatus, error: string | null, out: RunEventBody[]): void {
+    if (step.status !== null && rank[step.status] >= rank[target]) return;
+    if (rank[target] === 2 && target !== 'CANCELLED' && (step.status === null || step.status === 'QUEUED')) {
+      this.#emitStatus(step, 'STARTED', null, out);
+    }
+    this.#emitStatus(step, target, error, out);
+  }
+
+  #emitStatus(step: StepState, status: StepStatus, error: string | null, out: RunEventBody[]): void {
+    step.status = status;
+    out.push({ kind: 'StepStatus', stepId: step.stepId, stepName: step.name, attempt: step.attempt, status, error });
+  }
+
+  #output(step: StepState, output: Json, out: RunEventBody[]): void {
+    if (step.outputSent) return;
+    step.outputSent = true;
+    out.push({ kind: 'StepOutput', stepId: step.stepId, stepName: step.name, attempt: step.attempt, output });
+  }
+
+  #chunk(step: StepState, event: EngineEvent, out: RunEventBody[]): void {
+    const ref = { stepId: step.stepId, stepName: step.name, attempt: step.attempt };
+    if (event.eventIndex !== null) {
+      if (event.eventIndex < step.nextChunkIndex) return; // already delivered (re-subscription overlap)
+      if (event.eventIndex > step.nextChunkIndex) {
+        out.push({
+          kind: 'StreamGap',
+          ...ref,
+          missedChunks: event.eventIndex - step.nextChunkIndex,
+          reason: 'the engine did not deliver these chunks (published while no listener was attached)',
+        });
+      }
+      step.nextChunkIndex = event.eventIndex + 1;
+    }
+    const decoded = decodeStreamPayload(event.payload);
+    switch (decoded.kind) {
+      case 'text':
+        out.push({ kind: 'StreamChunk', ...ref, data: decoded.text });
+        break;
+      case 'file':
+        out.push({ kind: 'FileChunk', ...ref, ...decoded.header, data: decoded.data });
+        break;
+      case 'malformed':
+        out.push({ kind: 'StreamGap', ...ref, missedChunks: 1, reason: `dropped a malformed file frame: ${decoded.reason}` });
+        break;
+    }
+  }
+}
+
+export function stepStatusOf(status: EngineTaskStatus): StepStatus {
+  switch (status) {
+    case 'QUEUED':
+      return 'QUEUED';
+    case 'RUNNING':
+      return 'STARTED';
+    case 'COMPLETED':
+      return 'COMPLETED';
+    case 'FAILED':
+      return 'FAILED';
+    case 'CANCELLED':
+      return 'CANCELLED';
+  }
+}
+
+export function runStatusOf(status: EngineTaskStatus): RunStatus {
+  return status === 'RUNNING' ? 'RUNNING' : status === 'QUEUED' ? 'QUEUED' : status;
+}
+
+/** The worker's error message: TS workers send JSON `{message, stack}`; the stack never leaves the gateway. */
+export function errorMessage(raw: string): string {
+  const trimmed = raw.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(trimmed) as unknown;
+      if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') {
+        return (parsed as { message: string }).message;
+      }
+    } catch {
+      // not JSON after all: fall through
+    }
+  }
+  // other SDKs send plain text, sometimes followed by a traceback: keep the first line
+  return trimmed.split('\n')[0] ?? '';
+}
+
+function runError(snapshot: RunSnapshot): string {
+  if (snapshot.error) return errorMessage(snapshot.error);
+  const failed = snapshot.tasks.find((t) => t.status === 'FAILED' && t.error);
+  return failed?.error ? errorMessage(failed.error) : 'the run failed';
+}
+
+function parseJson(payload: string): Json {
+  if (payload === '') return null;
+  try {
+    return JSON.parse(payload) as Json;
+  } catch {
+    return payload;
+  }
+}
+
+function toJson(value: unknown): Json {
+  return value === undefined ? null : (value as Json);
+}

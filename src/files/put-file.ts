@@ -1,0 +1,54 @@
+/**
+ * Worker-side helper: streams a file from a step as framed chunks (see
+ * file-frame.ts), so clients of the gateway receive typed FileChunkEvents and
+ * can verify the whole file. Plain `ctx.putStream(text)` stays plain text.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { encodeFileFrame } from './file-frame.js';
+
+/**
+ * Raw bytes per chunk by default. The engine's Postgres message queue moves
+ * messages over 8000 bytes through a slower polled path; 4 KiB of data is
+ * about 5.5 KB as base64 plus the header, which stays under it.
+ */
+export const DEFAULT_FILE_CHUNK_BYTES = 4096;
+
+/** The part of a Hatchet step context the helper needs. */
+export interface StreamingContext {
+  putStream(data: string): Promise<void> | void;
+}
+
+export interface PutFileOptions {
+  readonly name: string;
+  readonly mimeType: string;
+  /** Raw bytes per chunk (default DEFAULT_FILE_CHUNK_BYTES). */
+  readonly chunkBytes?: number;
+  /** Defaults to a random UUID. */
+  readonly fileId?: string;
+}
+
+/** What the step can return so a client can check what it received. */
+export interface PutFileResult {
+  readonly fileId: string;
+  readonly name: string;
+  readonly mimeType: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly chunks: number;
+}
+
+/** Streams `bytes` as framed chunks; an empty file is one empty chunk. */
+export async function putFile(ctx: StreamingContext, bytes: Uint8Array, options: PutFileOptions): Promise<PutFileResult> {
+  const chunkBytes = Math.floor(options.chunkBytes ?? DEFAULT_FILE_CHUNK_BYTES);
+  if (!(chunkBytes > 0)) throw new RangeError('chunkBytes must be a positive integer');
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sha256 = createHash('sha256').update(buffer).digest('hex');
+  const count = Math.max(1, Math.ceil(buffer.length / chunkBytes));
+  const fileId = options.fileId ?? randomUUID();
+  for (let index = 0; index < count; index++) {
+    const chunk = buffer.subarray(index * chunkBytes, (index + 1) * chunkBytes);
+    const header = { fileId, name: options.name, mimeType: options.mimeType, index, count, size: buffer.length, sha256 };
+    await ctx.putStream(encodeFileFrame(header, chunk.toString('base64')));
+  }
+  return { fileId, name: options.name, mimeType: options.mimeType, size: buffer.length, sha256, chunks: count };
+}

@@ -1,0 +1,36 @@
+/**
+ * `npm start`: the engine (embedded unless HATCHET_CLIENT_TOKEN is set), the
+ * example worker (unless START_EXAMPLE_WORKER=false), and the gateway with
+ * GraphiQL. SIGINT/SIGTERM stop all three in reverse order.
+ */
+import { pino } from 'pino';
+import { startExampleWorker } from '../examples/workers/worker.js';
+import { loadConfig } from './config.js';
+import { connectEngine } from './engine/connect-engine.js';
+import { writeEmbeddedConnection } from './engine/embedded-connection.js';
+import { createHatchetAdapter } from './engine/hatchet-adapter.js';
+import { startGateway } from './server/create-gateway.js';
+
+const config = loadConfig();
+const logger = pino({ level: config.LOG_LEVEL });
+
+const engine = await connectEngine(config);
+logger.info({ mode: engine.mode }, 'engine connected');
+if (engine.mode === 'embedded') await writeEmbeddedConnection(engine.hatchet);
+const worker = config.START_EXAMPLE_WORKER ? await startExampleWorker(engine.hatchet) : undefined;
+const gateway = await startGateway({ config, engine: createHatchetAdapter(engine.hatchet), logger });
+
+process.stdout.write(`\nGraphiQL: ${gateway.url}\n\n`);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  await gateway.stop();
+  await worker?.stop();
+  await engine.stop();
+  process.exit(0);
+}
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));

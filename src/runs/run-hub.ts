@@ -1,0 +1,167 @@
+/**
+ * The runs this gateway records and the clients that follow them: one log and
+ * at most one recorder (one engine listener) per run, however many clients
+ * follow it. Recording starts when the gateway triggers a run, or at the first
+ * subscription to a run triggered elsewhere. Finished logs are kept for
+ * `retentionMs` so late joiners and reconnecting clients get the whole run.
+ */
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import { decodeCursor } from './cursor.js';
+import { type FollowItem, followRun } from './follow-run.js';
+import { RunLog } from './run-log.js';
+import { type RecorderOptions, RunRecorder } from './run-recorder.js';
+import type { RunSource } from './run-source.js';
+
+export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
+  /** How long a finished run's log is kept (ms). */
+  readonly retentionMs: number;
+}
+
+interface Entry {
+  readonly log: RunLog;
+  readonly recorder: RunRecorder;
+  evictTimer?: NodeJS.Timeout;
+}
+
+/** Counts for /metrics and tests. */
+export interface RunHubStats {
+  /** Runs with a log in memory. */
+  readonly runs: number;
+  /** Engine listeners currently attached (at most one per run). */
+  readonly upstreams: number;
+  /** Clients currently following a run. */
+  readonly subscribers: number;
+  /** Events held in all logs. */
+  readonly events: number;
+}
+
+export class RunHub {
+  readonly #entries = new Map<string, Entry>();
+  #subscribers = 0;
+  #closed = false;
+
+  constructor(
+    private readonly source: RunSource,
+    private readonly options: RunHubOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts recording `runId` unless it already is; idempotent. */
+  record(runId: string): RunLog {
+    if (this.#closed) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+    const existing = this.#entries.get(runId);
+    if (existing) return existing.log;
+    const log = new RunLog(runId);
+    const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger });
+    const entry: Entry = { log, recorder };
+    this.#entries.set(runId, entry);
+    recorder.ready().catch(() => {
+      // unknown run: forget it, so that a later subscription asks the engine again
+      if (this.#entries.get(runId) === entry) this.#entries.delete(runId);
+    });
+    recorder.done.then(() => {
+      if (!log.complete || this.#closed) return;
+      entry.evictTimer = setTimeout(() => {
+        if (this.#entries.get(runId) === entry) this.#entries.delete(runId);
+      }, this.options.retentionMs);
+      entry.evictTimer.unref();
+    });
+    return log;
+  }
+
+  /**
+   * Follows a run from after `cursor` (from its first event when absent):
+   * replay, then live events, then completion after the terminal event.
+   * Rejects with RUN_NOT_FOUND, BAD_USER_INPUT or CURSOR_EXPIRED.
+   */
+  async follow(runId: string, cursor: string | null | undefined): Promise<AsyncIterableIterator<FollowItem>> {
+    let afterSeq = 0;
+    let epoch: string | undefined;
+    if (cursor) {
+      const decoded = decodeCursor(cursor);
+      if (!decoded) throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor is malformed.');
+      if (decoded.runId !== runId) throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor belongs to another run.');
+      afterSeq = decoded.seq;
+      epoch = decoded.epoch;
+    }
+    const log = this.record(runId);
+    const entry = this.#entries.get(runId);
+    if (!entry) throw new GatewayError('RUN_NOT_FOUND', `Run ${runId} is not known to the engine.`);
+    await entry.recorder.ready();
+    if (epoch !== undefined && epoch !== log.epoch) {
+      throw new GatewayError(
+        'CURSOR_EXPIRED',
+        'This cursor points into a run log the gateway no longer holds (restart or retention). Subscribe without `after` to replay the run from its start.',
+      );
+    }
+    if (afterSeq > log.lastSeq && log.complete) {
+      throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor is past the end of the run.');
+    }
+    this.#subscribers++;
+    const events = followRun(log, afterSeq);
+    const release = () => {
+      this.#subscribers--;
+    };
+    return withFinally(events, release);
+  }
+
+  stats(): RunHubStats {
+    let upstreams = 0;
+    let events = 0;
+    for (const { log, recorder } of this.#entries.values()) {
+      upstreams += recorder.upstreams;
+      events += log.size;
+    }
+    return { runs: this.#entries.size, upstreams, subscribers: this.#subscribers, events };
+  }
+
+  /**
+   * Stops every recorder and eviction timer. Followers of unfinished runs get
+   * what the log holds, then a SHUTTING_DOWN error, so they resume elsewhere.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const entries = [...this.#entries.values()];
+    const reason = new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down; resume from your last cursor.');
+    for (const entry of entries) {
+      clearTimeout(entry.evictTimer);
+      entry.log.interrupt(reason);
+    }
+    await Promise.all(entries.map((e) => e.recorder.stop()));
+    this.#entries.clear();
+  }
+}
+
+/** Calls `release` exactly once when the iterator ends, however it ends. */
+function withFinally<T>(iterator: AsyncIterableIterator<T>, release: () => void): AsyncIterableIterator<T> {
+  let released = false;
+  const once = () => {
+    if (!released) {
+      released = true;
+      release();
+    }
+  };
+  return {
+    async next() {
+      const result = await iterator.next().catch((error: unknown) => {
+        once();
+        throw error;
+      });
+      if (result.done) once();
+      return result;
+    },
+    async return(value?: unknown) {
+      once();
+      return iterator.return ? iterator.return(value) : { done: true, value: undefined };
+    },
+    async throw(error?: unknown) {
+      once();
+      if (iterator.throw) return iterator.throw(error);
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

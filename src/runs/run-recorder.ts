@@ -1,0 +1,205 @@
+/**
+ * Records one run into its log: the single upstream of a run, whatever the
+ * number of subscribers. It listens to the engine and reconciles with the
+ * run's REST state, feeding both through the pure RunTracker, until the run is
+ * terminal and its log complete.
+ *
+ * Why both sources: the listener is the only source of stream chunks, but it
+ * misses what happened before it attached, it returns nothing for finished
+ * runs, and engine v0.105 hangs DAG listeners up early with a false COMPLETED.
+ * REST state is the truth for statuses and outputs. The recorder re-attaches
+ * the listener after every hangup or error until REST shows the run finished.
+ */
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../events/engine-event.js';
+import type { RunEventBody } from '../events/run-event.js';
+import { RunTracker } from '../events/run-tracker.js';
+import type { RunLog } from './run-log.js';
+import type { RunSource } from './run-source.js';
+
+export interface RecorderOptions {
+  /** How often REST state is read while the listener is attached (ms). */
+  readonly reconcileIntervalMs: number;
+  /** How long a terminal REST state must stand before the listener is no longer awaited for it (ms). */
+  readonly settleMs: number;
+  /** How long the engine may take to know a run before RUN_NOT_FOUND (ms). */
+  readonly lookupTimeoutMs: number;
+  /** How long an event of an unnamed step waits for REST to name it (ms). */
+  readonly nameWaitMs: number;
+  readonly logger: Logger;
+}
+
+export class RunRecorder {
+  readonly #tracker: RunTracker;
+  readonly #abort = new AbortController();
+  readonly #terminalSeen = new Map<string, number>();
+  #runTerminalSince: number | null = null;
+  #chain: Promise<void> = Promise.resolve();
+  #listenerAttached = false;
+  #upstreams = 0;
+  readonly #ready: Promise<RunSnapshot>;
+  /** Resolves when the recorder stopped: log complete, stopped, or failed. */
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly log: RunLog,
+    private readonly source: RunSource,
+    private readonly options: RecorderOptions,
+  ) {
+    this.#tracker = new RunTracker(log.runId);
+    this.#ready = this.#lookup();
+    this.done = this.#ready.then(
+      (first) => this.#record(first),
+      () => {},
+    );
+  }
+
+  get runId(): string {
+    return this.log.runId;
+  }
+
+  /** Resolves once the engine knows the run; rejects with RUN_NOT_FOUND or ENGINE_UNAVAILABLE. */
+  ready(): Promise<void> {
+    return this.#ready.then(() => {});
+  }
+
+  /** 1 while an engine listener is attached, else 0. */
+  get upstreams(): number {
+    return this.#upstreams;
+  }
+
+  /** Stops recording (shutdown); the log stays as it is. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.done;
+  }
+
+  get #stopped(): boolean {
+    return this.#abort.signal.aborted || this.#tracker.finished;
+  }
+
+  async #lookup(): Promise<RunSnapshot> {
+    const deadline = Date.now() + this.options.lookupTimeoutMs;
+    for (;;) {
+      const snapshot = await this.source.snapshot(this.runId);
+      if (snapshot) return snapshot;
+      if (Date.now() >= deadline || this.#abort.signal.aborted) {
+        throw new GatewayError('RUN_NOT_FOUND', `Run ${this.runId} is not known to the engine.`);
+      }
+      await sleep(250, this.#abort.signal);
+    }
+  }
+
+  async #record(first: RunSnapshot): Promise<void> {
+    this.#tracker.learnNames(first);
+    const listening = this.#listenLoop();
+    await this.#serial(() => this.#reconcile(first));
+    while (!this.#stopped) {
+      await sleep(this.#listenerAttached ? this.options.reconcileIntervalMs : 200, this.#abort.signal);
+      if (this.#stopped) break;
+      await this.#serial(() => this.#reconcileFromEngine());
+    }
+    this.#abort.abort(); // ends the listener once the log is complete
+    await listening;
+  }
+
+  async #listenLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopped) {
+      this.#listenerAttached = true;
+      this.#upstreams = 1;
+      try {
+        for await (const event of this.source.listen(this.runId, this.#abort.signal)) {
+          failures = 0;
+          await this.#serial(() => this.#onEngineEvent(event));
+          // a run-level event means "look at REST now"; the engine hangs up after it anyway
+          if (event.resourceType === 'WORKFLOW_RUN' || event.hangup) break;
+        }
+      } catch (error) {
+        failures++;
+        this.options.logger.warn({ runId: this.runId, err: error }, 'engine listener failed; re-attaching');
+      } finally {
+        this.#listenerAttached = false;
+        this.#upstreams = 0;
+      }
+      if (this.#stopped) break;
+      await this.#serial(() => this.#reconcileFromEngine());
+      if (this.#stopped) break;
+      await sleep(Math.min(2000, failures === 0 ? 20 : 100 * 2 ** failures), this.#abort.signal);
+    }
+  }
+
+  /** Serializes every read-and-append so the log order is the processing order. */
+  #serial(step: () => Promise<void>): Promise<void> {
+    const next = this.#chain.then(step).catch((error: unknown) => {
+      this.options.logger.warn({ runId: this.runId, err: error }, 'run reconciliation failed; will retry');
+    });
+    this.#chain = next;
+    return next;
+  }
+
+  async #onEngineEvent(event: EngineEvent): Promise<void> {
+    if (this.#tracker.finished) return;
+    if (event.resourceType === 'STEP_RUN' && !this.#tracker.knowsTask(event.resourceId)) {
+      await this.#waitForName(event.resourceId);
+    }
+    this.#append(this.#tracker.fromEngineEvent(event), event.timestamp ? new Date(event.timestamp) : new Date());
+  }
+
+  async #waitForName(taskId: string): Promise<void> {
+    const deadline = Date.now() + this.options.nameWaitMs;
+    while (!this.#tracker.knowsTask(taskId) && Date.now() < deadline && !this.#abort.signal.aborted) {
+      const snapshot = await this.source.snapshot(this.runId).catch(() => null);
+      if (snapshot) this.#tracker.learnNames(snapshot);
+      if (!this.#tracker.knowsTask(taskId)) await sleep(100, this.#abort.signal);
+    }
+    if (!this.#tracker.knowsTask(taskId)) {
+      this.options.logger.warn({ runId: this.runId, taskId }, 'no step name for task; using "unknown"');
+      this.#tracker.nameTask(taskId, 'unknown');
+    }
+  }
+
+  async #reconcileFromEngine(): Promise<void> {
+    const snapshot = await this.source.snapshot(this.runId);
+    if (snapshot) await this.#reconcile(snapshot);
+  }
+
+  async #reconcile(snapshot: RunSnapshot): Promise<void> {
+    if (this.#tracker.finished) return;
+    const now = Date.now();
+    const runTerminal = ['COMPLETED', 'FAILED', 'CANCELLED'].includes(snapshot.status);
+    if (runTerminal) this.#runTerminalSince ??= now;
+    // without a listener nothing more can arrive: trust REST at once
+    const canFinish =
+      runTerminal && (!this.#listenerAttached || now - (this.#runTerminalSince ?? now) >= this.options.settleMs);
+    const settled = (task: TaskSnapshot): boolean => {
+      if (canFinish || !this.#listenerAttached) return true;
+      const seen = this.#terminalSeen.get(task.taskId) ?? now;
+      this.#terminalSeen.set(task.taskId, seen);
+      return now - seen >= this.options.settleMs;
+    };
+    this.#append(this.#tracker.fromSnapshot(snapshot, settled), new Date(now));
+    if (canFinish) {
+      const terminal = this.#tracker.finishFromSnapshot(snapshot);
+      if (terminal) this.#append([terminal], new Date(now));
+    }
+  }
+
+  #append(bodies: readonly RunEventBody[], at: Date): void {
+    for (const body of bodies) this.log.append(body, at);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * The gateway's HTTP server: GraphQL over HTTP, SSE (yoga's built-in,
+ * compatible with graphql-sse's distinct-connections mode) and graphql-ws, all
+ * on one path, GraphiQL on GET of that path, and /healthz and /readyz.
+ * `stop()` ends open subscriptions with SHUTTING_DOWN, closes sockets and
+ * releases every recorder, so nothing outlives it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createYoga } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { RunHub } from '../runs/run-hub.js';
+import type { RunSource, WorkflowGateway } from '../runs/run-source.js';
+import { WorkflowCatalog } from '../runs/workflow-catalog.js';
+import { type GatewayContext, schema } from '../schema/index.js';
+import { createMaskError } from './error-codes.js';
+import { attachGraphqlWs } from './graphql-ws.js';
+
+export type GatewayConfig = Pick<
+  Config,
+  | 'PORT'
+  | 'HOST'
+  | 'GRAPHQL_PATH'
+  | 'GRAPHIQL'
+  | 'GATEWAY_WORKFLOWS'
+  | 'RUN_LOOKUP_TIMEOUT_MS'
+  | 'SHUTDOWN_GRACE_MS'
+  | 'RECONCILE_INTERVAL_MS'
+  | 'STREAM_SETTLE_MS'
+  | 'RUN_LOG_RETENTION_MS'
+>;
+
+export interface Gateway {
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
+  readonly url: string;
+  readonly port: number;
+  readonly runs: RunHub;
+  stop(): Promise<void>;
+}
+
+export interface GatewayDependencies {
+  readonly config: GatewayConfig;
+  readonly engine: RunSource & WorkflowGateway;
+  readonly logger: Logger;
+}
+
+/** Starts the gateway and resolves once it listens. */
+export async function startGateway({ config, engine, logger }: GatewayDependencies): Promise<Gateway> {
+  const runs = new RunHub(
+    engine,
+    {
+      reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
+      settleMs: config.STREAM_SETTLE_MS,
+      lookupTimeoutMs: config.RUN_LOOKUP_TIMEOUT_MS,
+      nameWaitMs: 5_000,
+      retentionMs: config.RUN_LOG_RETENTION_MS,
+    },
+    logger,
+  );
+  const context: GatewayContext = { runs, engine, workflows: new WorkflowCatalog(engine, config.GATEWAY_WORKFLOWS) };
+
+  const yoga = createYoga<Record<string, unknown>, GatewayContext>({
+    schema,
+    context: () => context,
+    graphqlEndpoint: config.GRAPHQL_PATH,
+    graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Hatchet GraphQL gateway' } : false,
+    landingPage: false,
+    maskedErrors: { maskError: createMaskError(logger) },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+  });
+
+  const server = createServer((req, res) => {
+    void route(req, res);
+  });
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      try {
+        await withTimeout(engine.listWorkflows(), 3_000);
+        return json(res, 200, { status: 'ready' });
+      } catch {
+        return json(res, 503, { status: 'engine unavailable' });
+      }
+    }
+    return yoga.handle(req, res);
+  }
+
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  const wsServer = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${config.GRAPHQL_PATH}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // followers get SHUTTING_DOWN and complete; give them a moment to flush
+      await runs.close();
+      await waitFor(() => runs.stats().subscribers === 0, config.SHUTDOWN_GRACE_MS);
+      for (const client of wsServer.clients) client.close(1001, 'Going away');
+      await waitFor(() => wsServer.clients.size === 0, 1_000);
+      for (const client of wsServer.clients) client.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      server.closeIdleConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await yoga.dispose();
+    })();
+    return stopping;
+  };
+
+  logger.info({ url }, 'gateway listening');
+  return { url, port, runs, stop };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

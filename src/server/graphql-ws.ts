@@ -1,0 +1,61 @@
+/**
+ * graphql-ws (`graphql-transport-ws`) on the gateway's HTTP server, wired
+ * through yoga's envelop so the same schema, context, masking and plugins
+ * apply to WebSocket operations as to HTTP and SSE.
+ */
+import type { Server } from 'node:http';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { withRequestErrorCode } from './error-codes.js';
+
+type Enveloped = ReturnType<YogaServerInstance<Record<string, unknown>, Record<string, unknown>>['getEnveloped']>;
+
+interface EnvelopedRoot {
+  execute: Enveloped['execute'];
+  subscribe: Enveloped['subscribe'];
+}
+
+/** Attaches graphql-ws to `server` at `path`; returns the ws server (closed by the caller). */
+export function attachGraphqlWs(
+  server: Server,
+  path: string,
+  yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
+): WebSocketServer {
+  const wsServer = new WebSocketServer({ server, path });
+  useServer(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [withRequestErrorCode(error)];
+          throw error;
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors.map(withRequestErrorCode);
+        const args: ExecutionArgs = {
+          schema,
+          operationName: params.operationName ?? null,
+          document,
+          variableValues: params.variables ?? null,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+        };
+        return args;
+      },
+    },
+    wsServer,
+  );
+  return wsServer;
+}
