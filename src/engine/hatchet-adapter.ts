@@ -132,13 +132,17 @@ export function toRunSnapshot(runId: string, details: RawRunDetails): RunSnapsho
 /** Both ports over one Hatchet client. */
 export function createHatchetAdapter(hatchet: HatchetClient): RunSource & WorkflowGateway {
   return {
-    async *listen(runId, signal) {
+    async *listen(target, signal) {
+      const request =
+        'runId' in target
+          ? { workflowRunId: target.runId }
+          : { additionalMetaKey: target.metadata.key, additionalMetaValue: target.metadata.value };
       try {
-        const stream = hatchet.listener.client.subscribeToWorkflowEvents({ workflowRunId: runId }, { signal });
+        const stream = hatchet.listener.client.subscribeToWorkflowEvents(request, { signal });
         for await (const raw of stream) yield toEngineEvent(raw);
       } catch (error) {
         if (signal.aborted) return;
-        throw translate(error, `listening to run ${runId}`);
+        throw translate(error, `listening to ${'runId' in target ? `run ${target.runId}` : 'a new run'}`);
       }
     },
 

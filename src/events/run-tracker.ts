@@ -35,6 +35,10 @@ interface StepState {
   outputSent: boolean;
   /** Index the next STREAM event of this attempt should carry. */
   nextChunkIndex: number;
+  /** Chunks that arrived ahead of a missing index, by index. */
+  readonly held: Map<number, EngineEvent>;
+  /** When the oldest held chunk arrived. */
+  heldSince: number | null;
 }
 
 const rank: Record<StepStatus, number> = {
@@ -52,7 +56,14 @@ export class RunTracker {
   readonly #names = new Map<string, string>();
   #finished = false;
 
-  constructor(readonly runId: string) {}
+  /**
+   * @param holdMs how long chunks that arrived ahead of a missing index wait
+   * for it before the hole is declared a StreamGap.
+   */
+  constructor(
+    readonly runId: string,
+    private readonly holdMs = 1_000,
+  ) {}
 
   /** Whether the terminal RunStatus was produced. */
   get finished(): boolean {
@@ -74,19 +85,22 @@ export class RunTracker {
     if (!this.#names.has(taskId)) this.#names.set(taskId, name);
   }
 
-  /** Maps one listener event. WORKFLOW_RUN events map to nothing: see the module comment. */
-  fromEngineEvent(event: EngineEvent): RunEventBody[] {
+  /**
+   * Maps one listener event received at `now` (ms). WORKFLOW_RUN events map to
+   * nothing: see the module comment.
+   */
+  fromEngineEvent(event: EngineEvent, now = 0): RunEventBody[] {
     if (this.#finished || event.resourceType !== 'STEP_RUN') return [];
     const attempt = event.retryCount === null ? null : event.retryCount + 1;
     const step = this.#step(event.resourceId, attempt);
-    const out: RunEventBody[] = [];
+    const out: RunEventBody[] = this.flushStale(now);
     switch (event.eventType) {
       case 'STARTED':
         this.#advance(step, 'QUEUED', null, out);
         break;
       case 'STREAM':
         this.#advance(step, 'STARTED', null, out);
-        this.#chunk(step, event, out);
+        this.#chunk(step, event, now, out);
         break;
       case 'COMPLETED':
         this.#advance(step, 'COMPLETED', null, out);
@@ -132,16 +146,33 @@ export class RunTracker {
     return out;
   }
 
+  /** Declares gaps for chunks held longer than `holdMs` at `now`, and emits them. */
+  flushStale(now: number): RunEventBody[] {
+    const out: RunEventBody[] = [];
+    for (const step of this.#steps.values()) {
+      if (step.heldSince !== null && now - step.heldSince >= this.holdMs) this.#flushHeld(step, out);
+    }
+    return out;
+  }
+
   /**
-   * The run's terminal status when REST state shows the run finished and all
-   * its steps with it; null while it runs. Marks the tracker finished.
+   * When REST state shows the run finished and all its steps with it: any
+   * held chunks (with their gaps), then the run's terminal status; the tracker
+   * is finished after that. Empty while the run goes on.
    */
-  finishFromSnapshot(snapshot: RunSnapshot): RunStatusBody | null {
-    if (this.#finished) return null;
+  finishFromSnapshot(snapshot: RunSnapshot): RunEventBody[] {
+    if (this.#finished) return [];
     const status = runStatusOf(snapshot.status);
-    if (!terminalRunStatuses.has(status)) return null;
-    if (snapshot.tasks.some((t) => !terminalStepStatuses.has(stepStatusOf(t.status)))) return null;
+    if (!terminalRunStatuses.has(status)) return [];
+    if (snapshot.tasks.some((t) => !terminalStepStatuses.has(stepStatusOf(t.status)))) return [];
+    const out: RunEventBody[] = [];
+    for (const step of this.#steps.values()) this.#flushHeld(step, out);
     this.#finished = true;
+    out.push(this.#terminal(snapshot, status));
+    return out;
+  }
+
+  #terminal(snapshot: RunSnapshot, status: RunStatus): RunStatusBody {
     return {
       kind: 'RunStatus',
       status,
@@ -160,6 +191,8 @@ export class RunTracker {
         status: null,
         outputSent: false,
         nextChunkIndex: 0,
+        held: new Map(),
+        heldSince: null,
       };
       this.#steps.set(taskId, step);
     }
@@ -170,6 +203,8 @@ export class RunTracker {
       step.status = null;
       step.outputSent = false;
       step.nextChunkIndex = 0;
+      step.held.clear(); // chunks of the failed attempt that never came stay missing
+      step.heldSince = null;
     }
     return step;
   }
@@ -193,20 +228,51 @@ export class RunTracker {
     out.push({ kind: 'StepOutput', stepId: step.stepId, stepName: step.name, attempt: step.attempt, output });
   }
 
-  #chunk(step: StepState, event: EngineEvent, out: RunEventBody[]): void {
-    const ref = { stepId: step.stepId, stepName: step.name, attempt: step.attempt };
-    if (event.eventIndex !== null) {
-      if (event.eventIndex < step.nextChunkIndex) return; // already delivered (re-subscription overlap)
-      if (event.eventIndex > step.nextChunkIndex) {
+  /** Emits chunks in the engine's per-step index order, holding the ones that come early. */
+  #chunk(step: StepState, event: EngineEvent, now: number, out: RunEventBody[]): void {
+    const index = event.eventIndex;
+    if (index === null) {
+      this.#emitChunk(step, event, out);
+      return;
+    }
+    if (index < step.nextChunkIndex) return; // already delivered (re-attachment overlap)
+    if (index > step.nextChunkIndex) {
+      step.held.set(index, event);
+      step.heldSince ??= now;
+      return;
+    }
+    this.#emitChunk(step, event, out);
+    step.nextChunkIndex = index + 1;
+    for (let next = step.held.get(step.nextChunkIndex); next; next = step.held.get(step.nextChunkIndex)) {
+      step.held.delete(step.nextChunkIndex);
+      this.#emitChunk(step, next, out);
+      step.nextChunkIndex++;
+    }
+    if (step.held.size === 0) step.heldSince = null;
+  }
+
+  /** Gives up waiting for missing indexes: a StreamGap for each hole, then the held chunks. */
+  #flushHeld(step: StepState, out: RunEventBody[]): void {
+    for (const index of [...step.held.keys()].sort((a, b) => a - b)) {
+      if (index > step.nextChunkIndex) {
         out.push({
           kind: 'StreamGap',
-          ...ref,
-          missedChunks: event.eventIndex - step.nextChunkIndex,
+          stepId: step.stepId,
+          stepName: step.name,
+          attempt: step.attempt,
+          missedChunks: index - step.nextChunkIndex,
           reason: 'the engine did not deliver these chunks (published while no listener was attached)',
         });
       }
-      step.nextChunkIndex = event.eventIndex + 1;
+      this.#emitChunk(step, step.held.get(index) as EngineEvent, out);
+      step.nextChunkIndex = index + 1;
     }
+    step.held.clear();
+    step.heldSince = null;
+  }
+
+  #emitChunk(step: StepState, event: EngineEvent, out: RunEventBody[]): void {
+    const ref = { stepId: step.stepId, stepName: step.name, attempt: step.attempt };
     const decoded = decodeStreamPayload(event.payload);
     switch (decoded.kind) {
       case 'text':

@@ -5,13 +5,19 @@
  * subscription to a run triggered elsewhere. Finished logs are kept for
  * `retentionMs` so late joiners and reconnecting clients get the whole run.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import type { EngineEvent } from '../events/engine-event.js';
 import { decodeCursor } from './cursor.js';
+import { type EagerStream, eagerStream } from './eager-stream.js';
 import { type FollowItem, followRun } from './follow-run.js';
 import { RunLog } from './run-log.js';
 import { type RecorderOptions, RunRecorder } from './run-recorder.js';
 import type { RunSource } from './run-source.js';
+
+/** The additional-metadata key that ties a gateway-triggered run to its pre-trigger listener. */
+export const CORRELATION_KEY = 'hatchet-gateway-follow';
 
 export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
   /** How long a finished run's log is kept (ms). */
@@ -47,13 +53,42 @@ export class RunHub {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Triggers a run with `trigger` and records it from its very first event:
+   * a listener keyed by a correlation metadata pair is opened before the
+   * trigger, since the engine keeps no history of what it streamed.
+   */
+  async startRun(trigger: (correlation: Record<string, string>) => Promise<string>): Promise<string> {
+    if (this.#closed) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+    const correlation = { key: CORRELATION_KEY, value: randomUUID() };
+    const abort = new AbortController();
+    const early = eagerStream(this.source.listen({ metadata: correlation }, abort.signal), abort);
+    // let the listener's request go out before the trigger's
+    await new Promise((resolve) => setImmediate(resolve));
+    let runId: string;
+    try {
+      runId = await trigger({ [correlation.key]: correlation.value });
+    } catch (error) {
+      early.close();
+      throw error;
+    }
+    this.record(runId, { early, metadata: correlation });
+    return runId;
+  }
+
   /** Starts recording `runId` unless it already is; idempotent. */
-  record(runId: string): RunLog {
+  record(
+    runId: string,
+    correlated?: { readonly early: EagerStream<EngineEvent>; readonly metadata: { key: string; value: string } },
+  ): RunLog {
     if (this.#closed) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
     const existing = this.#entries.get(runId);
-    if (existing) return existing.log;
+    if (existing) {
+      correlated?.early.close();
+      return existing.log;
+    }
     const log = new RunLog(runId);
-    const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger });
+    const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger }, correlated);
     const entry: Entry = { log, recorder };
     this.#entries.set(runId, entry);
     recorder.ready().catch(() => {

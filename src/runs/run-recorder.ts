@@ -15,8 +15,9 @@ import { GatewayError } from '../errors.js';
 import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../events/engine-event.js';
 import type { RunEventBody } from '../events/run-event.js';
 import { RunTracker } from '../events/run-tracker.js';
+import type { EagerStream } from './eager-stream.js';
 import type { RunLog } from './run-log.js';
-import type { RunSource } from './run-source.js';
+import type { ListenTarget, RunSource } from './run-source.js';
 
 export interface RecorderOptions {
   /** How often REST state is read while the listener is attached (ms). */
@@ -42,17 +43,30 @@ export class RunRecorder {
   /** Resolves when the recorder stopped: log complete, stopped, or failed. */
   readonly done: Promise<void>;
 
+  readonly #early: EagerStream<EngineEvent> | undefined;
+  readonly #target: ListenTarget;
+
+  /**
+   * `correlated`: for runs the gateway triggered, the listener opened before
+   * the trigger and the metadata pair it listens by. That listener is the
+   * first attachment, so the run's first events are kept, and re-attachments
+   * use the same pair: listening by metadata starts at once, while listening by
+   * run id first looks the run up (and may wait a second) on the engine.
+   */
   constructor(
     readonly log: RunLog,
     private readonly source: RunSource,
     private readonly options: RecorderOptions,
+    correlated?: { readonly early: EagerStream<EngineEvent>; readonly metadata: { key: string; value: string } },
   ) {
     this.#tracker = new RunTracker(log.runId);
+    const early = correlated?.early;
+    this.#early = early;
+    this.#target = correlated ? { metadata: correlated.metadata } : { runId: log.runId };
+    if (early) this.#abort.signal.addEventListener('abort', () => early.close(), { once: true });
     this.#ready = this.#lookup();
-    this.done = this.#ready.then(
-      (first) => this.#record(first),
-      () => {},
-    );
+    this.#ready.catch(() => {}); // observed through ready() and done
+    this.done = this.#run();
   }
 
   get runId(): string {
@@ -91,9 +105,18 @@ export class RunRecorder {
     }
   }
 
-  async #record(first: RunSnapshot): Promise<void> {
-    this.#tracker.learnNames(first);
+  async #run(): Promise<void> {
+    // listen at once, in parallel with the lookup: a run's first events do not wait
     const listening = this.#listenLoop();
+    let first: RunSnapshot;
+    try {
+      first = await this.#ready;
+    } catch {
+      this.#abort.abort();
+      await listening;
+      return;
+    }
+    this.#tracker.learnNames(first);
     await this.#serial(() => this.#reconcile(first));
     while (!this.#stopped) {
       await sleep(this.#listenerAttached ? this.options.reconcileIntervalMs : 200, this.#abort.signal);
@@ -106,11 +129,12 @@ export class RunRecorder {
 
   async #listenLoop(): Promise<void> {
     let failures = 0;
+    let stream: AsyncIterable<EngineEvent> | undefined = this.#early;
     while (!this.#stopped) {
       this.#listenerAttached = true;
       this.#upstreams = 1;
       try {
-        for await (const event of this.source.listen(this.runId, this.#abort.signal)) {
+        for await (const event of stream ?? this.source.listen(this.#target, this.#abort.signal)) {
           failures = 0;
           await this.#serial(() => this.#onEngineEvent(event));
           // a run-level event means "look at REST now"; the engine hangs up after it anyway
@@ -122,6 +146,8 @@ export class RunRecorder {
       } finally {
         this.#listenerAttached = false;
         this.#upstreams = 0;
+        this.#early?.close();
+        stream = undefined;
       }
       if (this.#stopped) break;
       await this.#serial(() => this.#reconcileFromEngine());
@@ -144,7 +170,7 @@ export class RunRecorder {
     if (event.resourceType === 'STEP_RUN' && !this.#tracker.knowsTask(event.resourceId)) {
       await this.#waitForName(event.resourceId);
     }
-    this.#append(this.#tracker.fromEngineEvent(event), event.timestamp ? new Date(event.timestamp) : new Date());
+    this.#append(this.#tracker.fromEngineEvent(event, Date.now()), event.timestamp ? new Date(event.timestamp) : new Date());
   }
 
   async #waitForName(taskId: string): Promise<void> {
@@ -179,11 +205,9 @@ export class RunRecorder {
       this.#terminalSeen.set(task.taskId, seen);
       return now - seen >= this.options.settleMs;
     };
+    this.#append(this.#tracker.flushStale(now), new Date(now));
     this.#append(this.#tracker.fromSnapshot(snapshot, settled), new Date(now));
-    if (canFinish) {
-      const terminal = this.#tracker.finishFromSnapshot(snapshot);
-      if (terminal) this.#append([terminal], new Date(now));
-    }
+    if (canFinish) this.#append(this.#tracker.finishFromSnapshot(snapshot), new Date(now));
   }
 
   #append(bodies: readonly RunEventBody[], at: Date): void {

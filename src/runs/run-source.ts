@@ -5,12 +5,17 @@
  */
 import type { EngineEvent, RunSnapshot } from '../events/engine-event.js';
 
+/** What to listen to: one run by id, or the runs carrying one additional-metadata pair. */
+export type ListenTarget = { readonly runId: string } | { readonly metadata: { readonly key: string; readonly value: string } };
+
 export interface RunSource {
   /**
-   * The engine's live events for a run, until the engine hangs up or `signal`
-   * aborts. Throws GatewayError(ENGINE_UNAVAILABLE) when the engine cannot be reached.
+   * The engine's live events for the target, until the engine hangs up or
+   * `signal` aborts. Throws GatewayError(ENGINE_UNAVAILABLE) when the engine
+   * cannot be reached. Listening by metadata needs no run to exist yet, so it
+   * can start before the trigger and miss nothing of the run's start.
    */
-  listen(runId: string, signal: AbortSignal): AsyncIterable<EngineEvent>;
+  listen(target: ListenTarget, signal: AbortSignal): AsyncIterable<EngineEvent>;
   /** The run's REST state; null when the engine does not know the run. */
   snapshot(runId: string): Promise<RunSnapshot | null>;
 }

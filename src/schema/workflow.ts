@@ -42,8 +42,9 @@ builder.mutationField('triggerWorkflow', (t) =>
       const input = asObject(args.input, 'input');
       const metadata = asMetadata(args.additionalMetadata);
       await ctx.workflows.assertTriggerable(args.workflow);
-      const runId = await ctx.engine.trigger(args.workflow, input, metadata);
-      ctx.runs.record(runId);
+      const runId = await ctx.runs.startRun((correlation) =>
+        ctx.engine.trigger(args.workflow, input, { ...metadata, ...correlation }),
+      );
       return { runId, workflow: args.workflow };
     },
   }),

@@ -79,14 +79,22 @@ func startPrivatePostgres(ctx context.Context, dataDir string) (*privatePostgres
 		// is acceptable for a local engine, corruption is not (fsync stays on)
 		"-c", "synchronous_commit=off",
 		"-c", "max_connections=200",
-		"-c", "log_min_messages=warning",
 	)
-	cmd.Stderr = os.Stderr
+	// Postgres logs every connection ended at shutdown; keep that out of the
+	// parent's stderr, in a file beside the data folder
+	logPath := filepath.Join(filepath.Dir(dataDir), "postgres.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child keeps its own descriptor
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
 	// Pdeathsig: if this sidecar is killed outright, Postgres shuts down too
 	// instead of lingering as an orphan.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT, Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
+		return nil, fmt.Errorf("start postgres (log: %s): %w", logPath, err)
 	}
 	pg := &privatePostgres{cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -118,7 +126,7 @@ func (pg *privatePostgres) waitReady(ctx context.Context, url string, timeout ti
 		}
 		select {
 		case <-pg.done:
-			return fmt.Errorf("postgres exited before accepting connections: %w", err)
+			return fmt.Errorf("postgres exited before accepting connections (see postgres.log beside its data folder): %w", err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
