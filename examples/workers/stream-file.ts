@@ -17,6 +17,8 @@ export type StreamFileInput = {
   mimeType?: string;
   /** Raw bytes per framed chunk (default: the helper's). */
   chunkBytes?: number;
+  /** Pause between chunks in ms (default: the helper's). */
+  pauseMs?: number;
 };
 
 export type StreamFileOutput = { name: string; size: number; sha256: string };
@@ -66,6 +68,7 @@ export function streamFileWorkflow(hatchet: HatchetClient) {
         name,
         mimeType,
         ...(input.chunkBytes !== undefined ? { chunkBytes: input.chunkBytes } : {}),
+        ...(input.pauseMs !== undefined ? { pauseMs: input.pauseMs } : {}),
       });
       return { name, size: file.size, sha256: file.sha256 };
     },

@@ -26,7 +26,16 @@ export interface PutFileOptions {
   readonly chunkBytes?: number;
   /** Defaults to a random UUID. */
   readonly fileId?: string;
+  /**
+   * Pause between chunks in ms (default DEFAULT_FILE_CHUNK_PAUSE_MS).
+   * `ctx.putStream` is fire-and-forget; bursts of it lose events on the
+   * engine's Postgres message queue, a short pause keeps them.
+   */
+  readonly pauseMs?: number;
 }
+
+/** See PutFileOptions.pauseMs. */
+export const DEFAULT_FILE_CHUNK_PAUSE_MS = 5;
 
 /** What the step can return so a client can check what it received. */
 export interface PutFileResult {
@@ -46,7 +55,9 @@ export async function putFile(ctx: StreamingContext, bytes: Uint8Array, options:
   const sha256 = createHash('sha256').update(buffer).digest('hex');
   const count = Math.max(1, Math.ceil(buffer.length / chunkBytes));
   const fileId = options.fileId ?? randomUUID();
+  const pauseMs = Math.max(0, options.pauseMs ?? DEFAULT_FILE_CHUNK_PAUSE_MS);
   for (let index = 0; index < count; index++) {
+    if (index > 0 && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     const chunk = buffer.subarray(index * chunkBytes, (index + 1) * chunkBytes);
     const header = { fileId, name: options.name, mimeType: options.mimeType, index, count, size: buffer.length, sha256 };
     await ctx.putStream(encodeFileFrame(header, chunk.toString('base64')));

@@ -39,6 +39,8 @@ export class RunRecorder {
   #chain: Promise<void> = Promise.resolve();
   #listenerAttached = false;
   #upstreams = 0;
+  /** The engine sent a run-level (terminal, or early DAG) event: REST decides now. */
+  #sawRunEvent = false;
   readonly #ready: Promise<RunSnapshot>;
   /** Resolves when the recorder stopped: log complete, stopped, or failed. */
   readonly done: Promise<void>;
@@ -119,7 +121,8 @@ export class RunRecorder {
     this.#tracker.learnNames(first);
     await this.#serial(() => this.#reconcile(first));
     while (!this.#stopped) {
-      await sleep(this.#listenerAttached ? this.options.reconcileIntervalMs : 200, this.#abort.signal);
+      const interval = this.#sawRunEvent ? 100 : this.#listenerAttached ? this.options.reconcileIntervalMs : 200;
+      await sleep(interval, this.#abort.signal);
       if (this.#stopped) break;
       await this.#serial(() => this.#reconcileFromEngine());
     }
@@ -133,12 +136,17 @@ export class RunRecorder {
     while (!this.#stopped) {
       this.#listenerAttached = true;
       this.#upstreams = 1;
+      let hungUp = false;
       try {
         for await (const event of stream ?? this.source.listen(this.#target, this.#abort.signal)) {
           failures = 0;
           await this.#serial(() => this.#onEngineEvent(event));
           // a run-level event means "look at REST now"; the engine hangs up after it anyway
-          if (event.resourceType === 'WORKFLOW_RUN' || event.hangup) break;
+          if (event.resourceType === 'WORKFLOW_RUN' || event.hangup) {
+            hungUp = true;
+            this.#sawRunEvent = true;
+            break;
+          }
         }
       } catch (error) {
         failures++;
@@ -150,9 +158,11 @@ export class RunRecorder {
         stream = undefined;
       }
       if (this.#stopped) break;
-      await this.#serial(() => this.#reconcileFromEngine());
-      if (this.#stopped) break;
-      await sleep(Math.min(2000, failures === 0 ? 20 : 100 * 2 ** failures), this.#abort.signal);
+      // Re-attach first, reconcile after: chunks published while no listener
+      // is attached are lost for good. A hangup on a running run is the engine's
+      // early DAG hangup; the reconcile below finishes the log if the run is done.
+      void this.#serial(() => this.#reconcileFromEngine());
+      if (!hungUp) await sleep(Math.min(2000, 100 * 2 ** failures), this.#abort.signal);
     }
   }
 
@@ -196,9 +206,13 @@ export class RunRecorder {
     const now = Date.now();
     const runTerminal = ['COMPLETED', 'FAILED', 'CANCELLED'].includes(snapshot.status);
     if (runTerminal) this.#runTerminalSince ??= now;
-    // without a listener nothing more can arrive: trust REST at once
+    else this.#sawRunEvent = false; // that was the early DAG hangup, not the end
+    // After the engine's run-level event, or without a listener, nothing more
+    // of the run can arrive: trust REST at once. Otherwise give the listener
+    // settleMs to deliver the last chunks and terminal events.
     const canFinish =
-      runTerminal && (!this.#listenerAttached || now - (this.#runTerminalSince ?? now) >= this.options.settleMs);
+      runTerminal &&
+      (this.#sawRunEvent || !this.#listenerAttached || now - (this.#runTerminalSince ?? now) >= this.options.settleMs);
     const settled = (task: TaskSnapshot): boolean => {
       if (canFinish || !this.#listenerAttached) return true;
       const seen = this.#terminalSeen.get(task.taskId) ?? now;
