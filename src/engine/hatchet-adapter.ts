@@ -85,6 +85,8 @@ export interface RawRunDetails {
     retryCount?: number;
     startedAt?: string;
     finishedAt?: string;
+    taskInsertedAt?: string;
+    taskId?: number;
     workflowName?: string;
   }>;
 }
@@ -102,7 +104,15 @@ export function toRunSnapshot(runId: string, details: RawRunDetails): RunSnapsho
   for (const s of details.shape) {
     if (s.taskExternalId && !/^0{8}-/.test(s.taskExternalId)) stepNames[s.taskExternalId] = s.taskName;
   }
-  const tasks: TaskSnapshot[] = details.tasks.map((t) => {
+  // REST lists the newest task first; the run's story reads oldest first
+  const shapeOrder = new Map(details.shape.map((s, i) => [s.stepId, i]));
+  const ordered = [...details.tasks].sort(
+    (a, b) =>
+      (Date.parse(a.taskInsertedAt ?? '') || 0) - (Date.parse(b.taskInsertedAt ?? '') || 0) ||
+      (a.taskId ?? 0) - (b.taskId ?? 0) ||
+      (shapeOrder.get(a.stepId ?? '') ?? 0) - (shapeOrder.get(b.stepId ?? '') ?? 0),
+  );
+  const tasks: TaskSnapshot[] = ordered.map((t) => {
     // displayName carries a timestamp suffix ("stream-1795600629878"); the shape has the real name
     const name = (t.stepId && namesByStepId.get(t.stepId)) ?? stepNames[t.taskExternalId] ?? t.displayName.replace(/-\d{10,}$/, '');
     stepNames[t.taskExternalId] = name;

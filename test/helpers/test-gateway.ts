@@ -1,0 +1,130 @@
+/**
+ * A real gateway on a free port, wired to the real engine of the global setup,
+ * and the clients tests use against it. Every gateway and client made here is
+ * disposed by `disposeAll()` (call it in afterAll / afterEach).
+ */
+import { HatchetClient } from '@hatchet-dev/typescript-sdk';
+import { type Client, createClient as createWsClient } from 'graphql-ws';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createHatchetAdapter } from '../../src/engine/hatchet-adapter.js';
+import { type Gateway, startGateway } from '../../src/server/create-gateway.js';
+
+const disposers: Array<() => Promise<void> | void> = [];
+
+/** A Hatchet client for the test engine, as an app would make one with a token. */
+export function engineClient(): HatchetClient {
+  const engine = inject('engine');
+  return HatchetClient.init({
+    token: engine.token,
+    host_port: engine.hostPort,
+    api_url: engine.apiUrl,
+    tenant_id: engine.tenantId,
+    tls_config: { tls_strategy: 'none' },
+    log_level: 'ERROR',
+  });
+}
+
+export interface TestGateway extends Gateway {
+  readonly hatchet: HatchetClient;
+  readonly wsUrl: string;
+}
+
+/** Starts a gateway on 127.0.0.1 and a free port; overrides apply to its config. */
+export async function startTestGateway(overrides: Partial<Record<keyof Config, string>> = {}): Promise<TestGateway> {
+  const hatchet = engineClient();
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RECONCILE_INTERVAL_MS: '500', ...overrides });
+  const gateway = await startGateway({ config, engine: createHatchetAdapter(hatchet), logger: pino({ level: 'silent' }) });
+  disposers.push(() => gateway.stop());
+  return { ...gateway, stop: gateway.stop, hatchet, wsUrl: gateway.url.replace(/^http/, 'ws') };
+}
+
+/** A graphql-ws client that never retries (tests want to see every close). */
+export function wsClient(gateway: TestGateway, options: Partial<Parameters<typeof createWsClient>[0]> = {}): Client {
+  const client = createWsClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, ...options });
+  disposers.push(() => client.dispose());
+  return client;
+}
+
+export async function disposeAll(): Promise<void> {
+  while (disposers.length > 0) await disposers.pop()?.();
+}
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+/** One query or mutation over HTTP POST; returns the HTTP status and body. */
+export async function httpGraphQL<T = Record<string, unknown>>(
+  gateway: Gateway,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<{ status: number; body: GraphQLResponse<T> }> {
+  const res = await fetch(gateway.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, body: (await res.json()) as GraphQLResponse<T> };
+}
+
+/** A single result of a query or mutation over graphql-ws. */
+export function wsQuery<T = Record<string, unknown>>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse<T>> {
+  return new Promise((resolve, reject) => {
+    let result: GraphQLResponse<T> | undefined;
+    client.subscribe<T>(
+      { query, ...(variables ? { variables } : {}) },
+      {
+        next: (value) => {
+          result = value as GraphQLResponse<T>;
+        },
+        error: reject,
+        complete: () => (result ? resolve(result) : reject(new Error('completed without a result'))),
+      },
+    );
+  });
+}
+
+/** Everything a subscription yields until it completes (or fails), with a timeout. */
+export function collect<T = Record<string, unknown>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  { timeoutMs = 30_000, stopAfter }: { timeoutMs?: number; stopAfter?: (results: GraphQLResponse<T>[]) => boolean } = {},
+): Promise<GraphQLResponse<T>[]> {
+  return new Promise((resolve, reject) => {
+    const results: GraphQLResponse<T>[] = [];
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`subscription did not complete within ${timeoutMs} ms; got ${results.length} results`));
+    }, timeoutMs);
+    const unsubscribe = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          results.push(value as GraphQLResponse<T>);
+          if (stopAfter?.(results)) {
+            clearTimeout(timer);
+            unsubscribe();
+            resolve(results);
+          }
+        },
+        error: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+        complete: () => {
+          clearTimeout(timer);
+          resolve(results);
+        },
+      },
+    );
+  });
+}
