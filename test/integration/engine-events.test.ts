@@ -1,0 +1,112 @@
+/**
+ * What the real engine emits for each example workflow, seen through the raw
+ * dispatcher listener (no gateway). The sequences are asserted here, and with
+ * RECORD_FIXTURES=1 (`npm run fixtures:record`) written to test/fixtures/ so the
+ * pure mapping is unit-tested on real engine data.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHatchetAdapter, type RawRunDetails } from '../../src/engine/hatchet-adapter.js';
+import type { EngineEvent } from '../../src/events/engine-event.js';
+import { engineClient } from '../helpers/test-gateway.js';
+
+let hatchet: HatchetClient;
+beforeAll(() => {
+  hatchet = engineClient();
+});
+afterAll(() => {});
+
+interface Recording {
+  workflow: string;
+  input: Record<string, unknown>;
+  runId: string;
+  /** Raw listener events, in arrival order, by correlation metadata opened before the trigger. */
+  events: EngineEvent[];
+  /** REST details once the run finished. */
+  details: RawRunDetails;
+}
+
+/** Triggers `workflow` with a listener attached first, and records until the run is final in REST. */
+async function record(workflow: string, input: Record<string, unknown>): Promise<Recording> {
+  const adapter = createHatchetAdapter(hatchet);
+  const key = randomUUID();
+  const abort = new AbortController();
+  const events: EngineEvent[] = [];
+  const listening = (async () => {
+    // re-attach after every hangup (engine v0.105 hangs DAG listeners up early), until aborted
+    while (!abort.signal.aborted) {
+      for await (const e of adapter.listen({ metadata: { key: 'fixture', value: key } }, abort.signal)) events.push(e);
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the listener must be registered before the trigger
+  const ref = await hatchet.admin.runWorkflow(workflow, input, { additionalMetadata: { fixture: key } });
+  const runId = await ref.getWorkflowRunId();
+  let details: RawRunDetails | undefined;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    details = (await hatchet.runs.get(runId).catch(() => undefined)) as RawRunDetails | undefined;
+    if (details && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(details.run.status)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // the listener may still be delivering the last events of a finished run
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  abort.abort();
+  await listening;
+  if (!details) throw new Error(`run ${runId} did not finish`);
+  const recording = { workflow, input, runId, events, details };
+  if (process.env['RECORD_FIXTURES']) {
+    await writeFile(new URL(`../fixtures/${workflow}.json`, import.meta.url), `${JSON.stringify(recording, null, 2)}\n`);
+  }
+  return recording;
+}
+
+function stepEvents(r: Recording, type: string): EngineEvent[] {
+  return r.events.filter((e) => e.resourceType === 'STEP_RUN' && e.eventType === type);
+}
+
+describe('the engine listener (raw, no gateway)', () => {
+  it('should give stream-text a task STARTED, its chunks with consecutive indexes, then COMPLETED with the output', async () => {
+    const r = await record('stream-text', { text: 'abcdefghij', chunkSize: 3, delayMs: 20 });
+    expect(stepEvents(r, 'STARTED')).toHaveLength(1);
+    const chunks = stepEvents(r, 'STREAM');
+    expect(chunks.map((c) => c.payload)).toEqual(['abc', 'def', 'ghi', 'j']);
+    expect(chunks.map((c) => c.eventIndex)).toEqual([0, 1, 2, 3]);
+    const completed = stepEvents(r, 'COMPLETED');
+    expect(completed).toHaveLength(1);
+    expect(JSON.parse(completed[0]?.payload ?? '')).toEqual({ length: 10, chunks: 4 });
+    // no step name anywhere in the listener events: only task ids
+    expect(new Set(r.events.filter((e) => e.resourceType === 'STEP_RUN').map((e) => e.resourceId)).size).toBe(1);
+    expect(r.details.run.status).toBe('COMPLETED');
+  });
+
+  it('should give multi-step STARTED and COMPLETED for all three steps in DAG order', async () => {
+    const r = await record('multi-step', { delayMs: 20 });
+    const names = new Map(r.details.shape.map((s) => [s.taskExternalId, s.taskName]));
+    const started = stepEvents(r, 'STARTED').map((e) => names.get(e.resourceId));
+    const completed = stepEvents(r, 'COMPLETED').map((e) => names.get(e.resourceId));
+    expect(started).toEqual(['fetch', 'transform', 'summarize']);
+    expect(completed).toEqual(['fetch', 'transform', 'summarize']);
+    // engine v0.105 also sends a WORKFLOW_RUN COMPLETED with hangup when the DAG merely starts running
+    expect(r.events.filter((e) => e.resourceType === 'WORKFLOW_RUN').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('should give always-fails one FAILED event whose payload carries the message and the stack', async () => {
+    const r = await record('always-fails', { message: 'fixture' });
+    const failed = stepEvents(r, 'FAILED');
+    expect(failed).toHaveLength(1);
+    const payload = JSON.parse(failed[0]?.payload ?? '{}') as { message?: string; stack?: string };
+    expect(payload.message).toBe('explode failed: fixture');
+    expect(payload.stack).toContain('explode failed: fixture');
+    expect(r.details.run.status).toBe('FAILED');
+  });
+
+  it('should give stream-file framed chunks as STREAM events', async () => {
+    const r = await record('stream-file', { sizeBytes: 5000, seed: 7 });
+    const chunks = stepEvents(r, 'STREAM');
+    expect(chunks).toHaveLength(3);
+    expect(chunks.every((c) => c.payload.startsWith('\u0000hatchet-file/1\n'))).toBe(true);
+    expect(r.details.run.status).toBe('COMPLETED');
+  });
+});
