@@ -67,11 +67,12 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Hatchet GraphQL gateway' } : false,
     landingPage: false,
     maskedErrors: { maskError: createMaskError(logger) },
+    // yoga logs every resolver error; the mask logs the unexpected ones itself
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      error: (...args) => logger.debug(args.map(String).join(' ')),
     },
   });
 

@@ -11,23 +11,32 @@ function codeOf(error: GraphQLError): unknown {
   return error.extensions?.['code'];
 }
 
-/** Gives a request-level GraphQL error (no original error) a code when it has none. */
+/**
+ * Recognises a GraphQLError by its name, not by instanceof: the graphql
+ * package can be loaded twice (ESM and CommonJS copies), and then instanceof
+ * fails across them.
+ */
+function asGraphQLError(error: unknown): GraphQLError | undefined {
+  return error instanceof Error && error.name === 'GraphQLError' ? (error as GraphQLError) : undefined;
+}
+
+/**
+ * Gives a request-level GraphQL error (no original error) a code when it has
+ * none. It sets the code on the error itself rather than making a new one, so
+ * the error stays an instance of whichever graphql copy made it.
+ */
 export function withRequestErrorCode(error: GraphQLError): GraphQLError {
-  if (codeOf(error)) return error;
-  const code = error.message.startsWith('Syntax Error') ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED';
-  return new GraphQLError(error.message, {
-    nodes: error.nodes ?? null,
-    source: error.source ?? null,
-    positions: error.positions ?? null,
-    path: error.path ?? null,
-    extensions: { ...error.extensions, code },
-  });
+  if (!codeOf(error)) {
+    const code = error.message.startsWith('Syntax Error') ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED';
+    (error.extensions as Record<string, unknown>)['code'] = code;
+  }
+  return error;
 }
 
 /** yoga's `maskError`: see the module comment. */
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
-    const graphqlError = error instanceof GraphQLError ? error : undefined;
+    const graphqlError = asGraphQLError(error);
     const original = graphqlError?.originalError ?? error;
     const location = {
       nodes: graphqlError?.nodes ?? null,
@@ -39,8 +48,9 @@ export function createMaskError(logger: Logger) {
       if (original.code === 'ENGINE_UNAVAILABLE') logger.warn({ err: original.cause ?? original }, original.message);
       return new GraphQLError(original.message, { ...location, extensions: { code: original.code } });
     }
-    if (original instanceof GraphQLError && codeOf(original)) {
-      return new GraphQLError(original.message, { ...location, extensions: { ...original.extensions } });
+    const originalGraphQL = asGraphQLError(original);
+    if (originalGraphQL && codeOf(originalGraphQL)) {
+      return new GraphQLError(originalGraphQL.message, { ...location, extensions: { ...originalGraphQL.extensions } });
     }
     if (graphqlError && !graphqlError.originalError) return withRequestErrorCode(graphqlError);
     logger.error({ err: original }, 'unexpected error (masked)');

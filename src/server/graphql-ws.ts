@@ -39,7 +39,7 @@ export function attachGraphqlWs(
         try {
           document = parse(params.query);
         } catch (error) {
-          if (error instanceof GraphQLError) return [withRequestErrorCode(error)];
+          if (error instanceof Error && error.name === 'GraphQLError') return [withRequestErrorCode(error as GraphQLError)];
           throw error;
         }
         const errors = validate(schema, document);

@@ -14,13 +14,13 @@ import { type Gateway, startGateway } from '../../src/server/create-gateway.js';
 
 const disposers: Array<() => Promise<void> | void> = [];
 
-/** A Hatchet client for the test engine, as an app would make one with a token. */
-export function engineClient(): HatchetClient {
+/** A Hatchet client for the test engine, as an app would make one with a token; `at` points it elsewhere. */
+export function engineClient(at?: { hostPort: string; apiUrl: string }): HatchetClient {
   const engine = inject('engine');
   return HatchetClient.init({
     token: engine.token,
-    host_port: engine.hostPort,
-    api_url: engine.apiUrl,
+    host_port: at?.hostPort ?? engine.hostPort,
+    api_url: at?.apiUrl ?? engine.apiUrl,
     tenant_id: engine.tenantId,
     tls_config: { tls_strategy: 'none' },
     log_level: 'ERROR',
@@ -33,8 +33,10 @@ export interface TestGateway extends Gateway {
 }
 
 /** Starts a gateway on 127.0.0.1 and a free port; overrides apply to its config. */
-export async function startTestGateway(overrides: Partial<Record<keyof Config, string>> = {}): Promise<TestGateway> {
-  const hatchet = engineClient();
+export async function startTestGateway(
+  overrides: Partial<Record<keyof Config, string>> = {},
+  hatchet: HatchetClient = engineClient(),
+): Promise<TestGateway> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RECONCILE_INTERVAL_MS: '500', ...overrides });
   const gateway = await startGateway({ config, engine: createHatchetAdapter(hatchet), logger: pino({ level: 'silent' }) });
   disposers.push(() => gateway.stop());
