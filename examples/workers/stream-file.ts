@@ -61,7 +61,9 @@ export function streamFileWorkflow(hatchet: HatchetClient) {
     executionTimeout: '10m',
     fn: async (input, ctx) => {
       const generated = input.sizeBytes !== undefined;
-      const bytes = generated ? pseudoRandomBytes(Math.max(0, Math.floor(input.sizeBytes ?? 0)), input.seed ?? 1) : exampleImage();
+      const bytes = generated
+        ? pseudoRandomBytes(Math.max(0, Math.floor(input.sizeBytes ?? 0)), input.seed ?? 1)
+        : exampleImage();
       const name = input.name ?? (generated ? 'random.bin' : 'gradient.png');
       const mimeType = input.mimeType ?? (generated ? 'application/octet-stream' : 'image/png');
       const file = await putFile(ctx, bytes, {

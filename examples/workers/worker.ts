@@ -19,7 +19,12 @@ export interface ExampleWorker {
 /** Starts the worker and resolves once it is registered with the engine. */
 export async function startExampleWorker(hatchet: HatchetClient, name = 'gateway-examples'): Promise<ExampleWorker> {
   const worker = await hatchet.worker(name, {
-    workflows: [streamTextWorkflow(hatchet), streamFileWorkflow(hatchet), multiStepWorkflow(hatchet), alwaysFailsWorkflow(hatchet)],
+    workflows: [
+      streamTextWorkflow(hatchet),
+      streamFileWorkflow(hatchet),
+      multiStepWorkflow(hatchet),
+      alwaysFailsWorkflow(hatchet),
+    ],
     slots: 20,
     // the gateway and the tests own the process: no signal handler that calls process.exit
     handleKill: false,

@@ -55,7 +55,9 @@ async function startEmbedded(config: EngineConfig): Promise<EngineConnection> {
     return await initEmbedded(config, binaryPath);
   } catch (error) {
     if (binaryPath !== undefined) {
-      throw new EngineUnavailableError(`The embedded engine at ${binaryPath} did not start: ${message(error)}. ${howToFix}`);
+      throw new EngineUnavailableError(
+        `The embedded engine at ${binaryPath} did not start: ${message(error)}. ${howToFix}`,
+      );
     }
     // the SDK could not download its sidecar: build ours from the Go module
     process.stderr.write(`hatchet embedded: download failed (${message(error)}); building the engine with Go\n`);
@@ -70,7 +72,9 @@ async function startEmbedded(config: EngineConfig): Promise<EngineConnection> {
     try {
       return await initEmbedded(config, built);
     } catch (startError) {
-      throw new EngineUnavailableError(`The embedded engine at ${built} did not start: ${message(startError)}. ${howToFix}`);
+      throw new EngineUnavailableError(
+        `The embedded engine at ${built} did not start: ${message(startError)}. ${howToFix}`,
+      );
     }
   }
 }
@@ -79,7 +83,9 @@ async function initEmbedded(config: EngineConfig, binaryPath: string | undefined
   const hatchet = await HatchetEmbeddedClient.init({
     ...(binaryPath ? { binaryPath } : {}),
     ...(config.HATCHET_EMBEDDED_DATABASE_URL ? { databaseUrl: config.HATCHET_EMBEDDED_DATABASE_URL } : {}),
-    ...(config.HATCHET_EMBEDDED_POSTGRES_DATA_DIR ? { postgresDataDir: config.HATCHET_EMBEDDED_POSTGRES_DATA_DIR } : {}),
+    ...(config.HATCHET_EMBEDDED_POSTGRES_DATA_DIR
+      ? { postgresDataDir: config.HATCHET_EMBEDDED_POSTGRES_DATA_DIR }
+      : {}),
     ...(config.HATCHET_EMBEDDED_RABBITMQ_URL ? { rabbitmqUrl: config.HATCHET_EMBEDDED_RABBITMQ_URL } : {}),
     logLevel: config.HATCHET_EMBEDDED_LOG_LEVEL,
     readyTimeoutMs: 120_000,

@@ -114,7 +114,10 @@ export function toRunSnapshot(runId: string, details: RawRunDetails): RunSnapsho
   );
   const tasks: TaskSnapshot[] = ordered.map((t) => {
     // displayName carries a timestamp suffix ("stream-1795600629878"); the shape has the real name
-    const name = (t.stepId && namesByStepId.get(t.stepId)) ?? stepNames[t.taskExternalId] ?? t.displayName.replace(/-\d{10,}$/, '');
+    const name =
+      (t.stepId && namesByStepId.get(t.stepId)) ??
+      stepNames[t.taskExternalId] ??
+      t.displayName.replace(/-\d{10,}$/, '');
     stepNames[t.taskExternalId] = name;
     return {
       taskId: t.taskExternalId,

@@ -62,7 +62,13 @@ export interface RunStatusBody {
   readonly error: string | null;
 }
 
-export type RunEventBody = StepStatusBody | StepOutputBody | StreamChunkBody | FileChunkBody | StreamGapBody | RunStatusBody;
+export type RunEventBody =
+  | StepStatusBody
+  | StepOutputBody
+  | StreamChunkBody
+  | FileChunkBody
+  | StreamGapBody
+  | RunStatusBody;
 
 /** An event as the run log stores and clients receive it. */
 export type RunEvent = RunEventBody & {

@@ -282,7 +282,12 @@ export class RunTracker {
         out.push({ kind: 'FileChunk', ...ref, ...decoded.header, data: decoded.data });
         break;
       case 'malformed':
-        out.push({ kind: 'StreamGap', ...ref, missedChunks: 1, reason: `dropped a malformed file frame: ${decoded.reason}` });
+        out.push({
+          kind: 'StreamGap',
+          ...ref,
+          missedChunks: 1,
+          reason: `dropped a malformed file frame: ${decoded.reason}`,
+        });
         break;
     }
   }
@@ -313,7 +318,11 @@ export function errorMessage(raw: string): string {
   if (trimmed.startsWith('{')) {
     try {
       const parsed = JSON.parse(trimmed) as unknown;
-      if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') {
+      if (
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        typeof (parsed as { message?: unknown }).message === 'string'
+      ) {
         return (parsed as { message: string }).message;
       }
     } catch {

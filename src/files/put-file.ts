@@ -48,7 +48,11 @@ export interface PutFileResult {
 }
 
 /** Streams `bytes` as framed chunks; an empty file is one empty chunk. */
-export async function putFile(ctx: StreamingContext, bytes: Uint8Array, options: PutFileOptions): Promise<PutFileResult> {
+export async function putFile(
+  ctx: StreamingContext,
+  bytes: Uint8Array,
+  options: PutFileOptions,
+): Promise<PutFileResult> {
   const chunkBytes = Math.floor(options.chunkBytes ?? DEFAULT_FILE_CHUNK_BYTES);
   if (!(chunkBytes > 0)) throw new RangeError('chunkBytes must be a positive integer');
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -59,7 +63,15 @@ export async function putFile(ctx: StreamingContext, bytes: Uint8Array, options:
   for (let index = 0; index < count; index++) {
     if (index > 0 && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     const chunk = buffer.subarray(index * chunkBytes, (index + 1) * chunkBytes);
-    const header = { fileId, name: options.name, mimeType: options.mimeType, index, count, size: buffer.length, sha256 };
+    const header = {
+      fileId,
+      name: options.name,
+      mimeType: options.mimeType,
+      index,
+      count,
+      size: buffer.length,
+      sha256,
+    };
     await ctx.putStream(encodeFileFrame(header, chunk.toString('base64')));
   }
   return { fileId, name: options.name, mimeType: options.mimeType, size: buffer.length, sha256, chunks: count };

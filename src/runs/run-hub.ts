@@ -116,7 +116,8 @@ export class RunHub {
     if (cursor) {
       const decoded = decodeCursor(cursor);
       if (!decoded) throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor is malformed.');
-      if (decoded.runId !== runId) throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor belongs to another run.');
+      if (decoded.runId !== runId)
+        throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor belongs to another run.');
       afterSeq = decoded.seq;
       epoch = decoded.epoch;
     }

@@ -180,7 +180,10 @@ export class RunRecorder {
     if (event.resourceType === 'STEP_RUN' && !this.#tracker.knowsTask(event.resourceId)) {
       await this.#waitForName(event.resourceId);
     }
-    this.#append(this.#tracker.fromEngineEvent(event, Date.now()), event.timestamp ? new Date(event.timestamp) : new Date());
+    this.#append(
+      this.#tracker.fromEngineEvent(event, Date.now()),
+      event.timestamp ? new Date(event.timestamp) : new Date(),
+    );
   }
 
   async #waitForName(taskId: string): Promise<void> {

@@ -6,7 +6,9 @@
 import type { EngineEvent, RunSnapshot } from '../events/engine-event.js';
 
 /** What to listen to: one run by id, or the runs carrying one additional-metadata pair. */
-export type ListenTarget = { readonly runId: string } | { readonly metadata: { readonly key: string; readonly value: string } };
+export type ListenTarget =
+  | { readonly runId: string }
+  | { readonly metadata: { readonly key: string; readonly value: string } };
 
 export interface RunSource {
   /**
@@ -22,7 +24,11 @@ export interface RunSource {
 
 export interface WorkflowGateway {
   /** Triggers a workflow and resolves to the new run's id. */
-  trigger(workflow: string, input: Record<string, unknown>, additionalMetadata: Record<string, string>): Promise<string>;
+  trigger(
+    workflow: string,
+    input: Record<string, unknown>,
+    additionalMetadata: Record<string, string>,
+  ): Promise<string>;
   cancel(runId: string): Promise<void>;
   /** Names of the workflows registered on the engine. */
   listWorkflows(): Promise<string[]>;

@@ -28,7 +28,11 @@ const RunEventInterface = builder.interfaceRef<RunEvent>('RunEvent').implement({
         "The event's position in the run log, opaque. Pass the last cursor you processed as `after` to resume without gap or duplicate.",
     }),
     runId: t.exposeID('runId', { description: 'The run this event belongs to.' }),
-    at: t.field({ type: 'DateTime', description: 'When it happened (engine time when the engine gave one).', resolve: (e) => e.at }),
+    at: t.field({
+      type: 'DateTime',
+      description: 'When it happened (engine time when the engine gave one).',
+      resolve: (e) => e.at,
+    }),
   }),
 });
 
@@ -43,7 +47,10 @@ const StepStatusEvent = builder.objectRef<Stored<StepStatusBody>>('StepStatusEve
     stepId: t.exposeID('stepId', { description: 'The step run id (stable across attempts).' }),
     stepName: t.exposeString('stepName', { description: "The step's name in the workflow definition." }),
     status: t.field({ type: StepStatusEnum, description: 'The new status.', resolve: (e) => e.status }),
-    error: t.exposeString('error', { nullable: true, description: "The worker's error message when FAILED (never its stack)." }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: "The worker's error message when FAILED (never its stack).",
+    }),
     attempt: t.exposeInt('attempt', { nullable: true, description: attemptDescription }),
   }),
 });
@@ -54,7 +61,12 @@ const StepOutputEvent = builder.objectRef<Stored<StepOutputBody>>('StepOutputEve
   fields: (t) => ({
     stepId: t.exposeID('stepId', { description: 'The step run id.' }),
     stepName: t.exposeString('stepName', { description: "The step's name in the workflow definition." }),
-    output: t.field({ type: 'JSON', nullable: true, description: "The step's return value.", resolve: (e) => e.output }),
+    output: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: "The step's return value.",
+      resolve: (e) => e.output,
+    }),
     attempt: t.exposeInt('attempt', { nullable: true, description: attemptDescription }),
   }),
 });
@@ -72,7 +84,7 @@ const StreamChunkEvent = builder.objectRef<Stored<StreamChunkBody>>('StreamChunk
 
 const FileChunkEvent = builder.objectRef<Stored<FileChunkBody>>('FileChunkEvent').implement({
   description:
-    'One chunk of a file a step streamed with the gateway\'s `putFile` helper. Chunks of a file share `fileId`; reassemble `count` chunks by `index` and check `size` and `sha256`.',
+    "One chunk of a file a step streamed with the gateway's `putFile` helper. Chunks of a file share `fileId`; reassemble `count` chunks by `index` and check `size` and `sha256`.",
   interfaces: [RunEventInterface],
   fields: (t) => ({
     stepId: t.exposeID('stepId', { description: 'The step run id.' }),
@@ -110,8 +122,17 @@ const RunStatusEvent = builder.objectRef<Stored<RunStatusBody>>('RunStatusEvent'
     "The run's terminal status: always the last event of a subscription, exactly once, with the run's output or error; the subscription completes after it.",
   interfaces: [RunEventInterface],
   fields: (t) => ({
-    status: t.field({ type: RunStatusEnum, description: 'COMPLETED, FAILED, CANCELLED or TIMED_OUT.', resolve: (e) => e.status }),
-    output: t.field({ type: 'JSON', nullable: true, description: 'The run output when COMPLETED.', resolve: (e) => e.output }),
+    status: t.field({
+      type: RunStatusEnum,
+      description: 'COMPLETED, FAILED, CANCELLED or TIMED_OUT.',
+      resolve: (e) => e.status,
+    }),
+    output: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The run output when COMPLETED.',
+      resolve: (e) => e.output,
+    }),
     error: t.exposeString('error', { nullable: true, description: 'Why the run failed, when FAILED.' }),
   }),
 });

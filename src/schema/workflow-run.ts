@@ -7,11 +7,15 @@ import { builder } from './builder.js';
 import { RunStatusEnum, StepStatusEnum } from './enums.js';
 
 const StepRunRef = builder.objectRef<TaskSnapshot>('StepRun').implement({
-  description: "A step of a run, at its latest attempt.",
+  description: 'A step of a run, at its latest attempt.',
   fields: (t) => ({
     id: t.exposeID('taskId', { description: 'The step run id (the engine task external id); `stepId` in events.' }),
     name: t.exposeString('name', { description: "The step's name in the workflow definition." }),
-    status: t.field({ type: StepStatusEnum, description: 'Status of the latest attempt.', resolve: (s) => stepStatusOf(s.status) }),
+    status: t.field({
+      type: StepStatusEnum,
+      description: 'Status of the latest attempt.',
+      resolve: (s) => stepStatusOf(s.status),
+    }),
     attempt: t.exposeInt('attempt', { description: 'The latest attempt, from 1.' }),
     output: t.field({
       type: 'JSON',
@@ -32,7 +36,11 @@ export const WorkflowRunRef = builder.objectRef<RunSnapshot>('WorkflowRun').impl
   fields: (t) => ({
     id: t.exposeID('runId', { description: 'The run id.' }),
     workflowName: t.exposeString('workflowName', { description: 'The workflow this run belongs to.' }),
-    status: t.field({ type: RunStatusEnum, description: 'Where the run stands.', resolve: (r) => runStatusOf(r.status) }),
+    status: t.field({
+      type: RunStatusEnum,
+      description: 'Where the run stands.',
+      resolve: (r) => runStatusOf(r.status),
+    }),
     steps: t.field({
       type: [StepRunRef],
       description: 'The steps the engine has created so far, at their latest attempt.',
@@ -78,12 +86,14 @@ builder.queryField('workflowRun', (t) =>
 builder.mutationField('cancelWorkflowRun', (t) =>
   t.field({
     type: WorkflowRunRef,
-    description: "Asks the engine to cancel a run and returns its state right after. Followers see the steps' CANCELLED statuses and the run's terminal event.",
+    description:
+      "Asks the engine to cancel a run and returns its state right after. Followers see the steps' CANCELLED statuses and the run's terminal event.",
     args: { id: t.arg.id({ required: true, description: 'The run id.' }) },
     resolve: async (_root, { id }, ctx) => {
       const runId = String(id);
       assertRunId(runId);
-      if (!(await ctx.engine.snapshot(runId))) throw new GatewayError('RUN_NOT_FOUND', `Run ${runId} is not known to the engine.`);
+      if (!(await ctx.engine.snapshot(runId)))
+        throw new GatewayError('RUN_NOT_FOUND', `Run ${runId} is not known to the engine.`);
       await ctx.engine.cancel(runId);
       const after = await ctx.engine.snapshot(runId);
       if (!after) throw new GatewayError('RUN_NOT_FOUND', `Run ${runId} is not known to the engine.`);

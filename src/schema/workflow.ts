@@ -9,13 +9,15 @@ export const WorkflowRef = builder.objectRef<{ name: string }>('Workflow').imple
   }),
 });
 
-const TriggerWorkflowPayload = builder.objectRef<{ runId: string; workflow: string }>('TriggerWorkflowPayload').implement({
-  description: 'The run a `triggerWorkflow` call started.',
-  fields: (t) => ({
-    runId: t.exposeID('runId', { description: 'Pass it to `workflowRunEvents` to follow the run.' }),
-    workflow: t.exposeString('workflow', { description: 'The workflow that was triggered.' }),
-  }),
-});
+const TriggerWorkflowPayload = builder
+  .objectRef<{ runId: string; workflow: string }>('TriggerWorkflowPayload')
+  .implement({
+    description: 'The run a `triggerWorkflow` call started.',
+    fields: (t) => ({
+      runId: t.exposeID('runId', { description: 'Pass it to `workflowRunEvents` to follow the run.' }),
+      workflow: t.exposeString('workflow', { description: 'The workflow that was triggered.' }),
+    }),
+  });
 
 builder.queryField('workflows', (t) =>
   t.field({
@@ -35,7 +37,8 @@ builder.mutationField('triggerWorkflow', (t) =>
       input: t.arg({ type: 'JSON', description: 'The workflow input: a JSON object (default `{}`).' }),
       additionalMetadata: t.arg({
         type: 'JSON',
-        description: 'Key-value metadata stored on the run by the engine: a JSON object of strings, numbers or booleans.',
+        description:
+          'Key-value metadata stored on the run by the engine: a JSON object of strings, numbers or booleans.',
       }),
     },
     resolve: async (_root, args, ctx) => {

@@ -4,7 +4,7 @@
  * apply to WebSocket operations as to HTTP and SSE.
  */
 import type { Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -39,7 +39,8 @@ export function attachGraphqlWs(
         try {
           document = parse(params.query);
         } catch (error) {
-          if (error instanceof Error && error.name === 'GraphQLError') return [withRequestErrorCode(error as GraphQLError)];
+          if (error instanceof Error && error.name === 'GraphQLError')
+            return [withRequestErrorCode(error as GraphQLError)];
           throw error;
         }
         const errors = validate(schema, document);

@@ -38,14 +38,24 @@ export async function startTestGateway(
   hatchet: HatchetClient = engineClient(),
 ): Promise<TestGateway> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RECONCILE_INTERVAL_MS: '500', ...overrides });
-  const gateway = await startGateway({ config, engine: createHatchetAdapter(hatchet), logger: pino({ level: 'silent' }) });
+  const gateway = await startGateway({
+    config,
+    engine: createHatchetAdapter(hatchet),
+    logger: pino({ level: 'silent' }),
+  });
   disposers.push(() => gateway.stop());
   return { ...gateway, stop: gateway.stop, hatchet, wsUrl: gateway.url.replace(/^http/, 'ws') };
 }
 
 /** A graphql-ws client that never retries (tests want to see every close). */
 export function wsClient(gateway: TestGateway, options: Partial<Parameters<typeof createWsClient>[0]> = {}): Client {
-  const client = createWsClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, ...options });
+  const client = createWsClient({
+    url: gateway.wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    ...options,
+  });
   disposers.push(() => client.dispose());
   return client;
 }
@@ -99,7 +109,10 @@ export function collect<T = Record<string, unknown>>(
   client: Client,
   query: string,
   variables: Record<string, unknown>,
-  { timeoutMs = 30_000, stopAfter }: { timeoutMs?: number; stopAfter?: (results: GraphQLResponse<T>[]) => boolean } = {},
+  {
+    timeoutMs = 30_000,
+    stopAfter,
+  }: { timeoutMs?: number; stopAfter?: (results: GraphQLResponse<T>[]) => boolean } = {},
 ): Promise<GraphQLResponse<T>[]> {
   return new Promise((resolve, reject) => {
     const results: GraphQLResponse<T>[] = [];

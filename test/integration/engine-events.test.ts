@@ -57,7 +57,10 @@ async function record(workflow: string, input: Record<string, unknown>): Promise
   if (!details) throw new Error(`run ${runId} did not finish`);
   const recording = { workflow, input, runId, events, details };
   if (process.env['RECORD_FIXTURES']) {
-    await writeFile(new URL(`../fixtures/${workflow}.json`, import.meta.url), `${JSON.stringify(recording, null, 2)}\n`);
+    await writeFile(
+      new URL(`../fixtures/${workflow}.json`, import.meta.url),
+      `${JSON.stringify(recording, null, 2)}\n`,
+    );
   }
   return recording;
 }

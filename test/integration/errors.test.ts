@@ -30,7 +30,10 @@ function codes(body: { errors?: Array<{ extensions?: { code?: string } }> }): Ar
 }
 
 /** Runs a subscription over SSE (graphql-sse, distinct connections mode) and returns its error, if any. */
-function sseSubscribe(query: string, variables: Record<string, unknown>): Promise<{ results: unknown[]; error?: unknown }> {
+function sseSubscribe(
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<{ results: unknown[]; error?: unknown }> {
   const client = createSseClient({ url: gateway.url, singleConnection: false, retryAttempts: 0 });
   return new Promise((resolve) => {
     const results: unknown[] = [];
@@ -89,7 +92,9 @@ describe('triggerWorkflow errors', () => {
 
 describe('workflowRun and cancelWorkflowRun errors', () => {
   it('should return null for a run the engine does not know', async () => {
-    const { body } = await httpGraphQL(gateway, 'query($id: ID!) { workflowRun(id: $id) { id } }', { id: unknownRunId });
+    const { body } = await httpGraphQL(gateway, 'query($id: ID!) { workflowRun(id: $id) { id } }', {
+      id: unknownRunId,
+    });
     expect(body.errors).toBeUndefined();
     expect(body.data).toEqual({ workflowRun: null });
   });
@@ -171,8 +176,15 @@ describe('SSE transport', () => {
     const runId = body.data?.triggerWorkflow.runId as string;
     const { results, error } = await sseSubscribe(RUN_EVENTS, { runId });
     expect(error).toBeUndefined();
-    const events = results.map((r) => (r as { data: { workflowRunEvents: { __typename: string; data?: string } } }).data.workflowRunEvents);
-    expect(events.filter((e) => e.__typename === 'StreamChunkEvent').map((e) => e.data).join('')).toBe('over server-sent events');
+    const events = results.map(
+      (r) => (r as { data: { workflowRunEvents: { __typename: string; data?: string } } }).data.workflowRunEvents,
+    );
+    expect(
+      events
+        .filter((e) => e.__typename === 'StreamChunkEvent')
+        .map((e) => e.data)
+        .join(''),
+    ).toBe('over server-sent events');
     expect(events.at(-1)?.__typename).toBe('RunStatusEvent');
   });
 });

@@ -61,7 +61,7 @@ describe('shutdown', () => {
         { query: RUN_EVENTS, variables: { runId } },
         {
           next: (value) => {
-            received.push(value as (typeof received)[number]);
+            received.push(value as unknown as (typeof received)[number]);
             firstEvent();
           },
           error: () => resolve('error'),

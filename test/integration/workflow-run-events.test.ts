@@ -76,7 +76,11 @@ describe('workflowRunEvents over graphql-ws', () => {
     expect(output?.output).toEqual({ length: defaultText.length, chunks: chunks.length });
     const completedAt = events.findIndex((e) => e.__typename === 'StepStatusEvent' && e.status === 'COMPLETED');
     expect(events.indexOf(output as WireEvent)).toBe(completedAt + 1);
-    expect(events.at(-1)).toMatchObject({ runStatus: 'COMPLETED', output: { length: defaultText.length }, error: null });
+    expect(events.at(-1)).toMatchObject({
+      runStatus: 'COMPLETED',
+      output: { length: defaultText.length },
+      error: null,
+    });
   });
 
   it('should deliver the last chunk of a stream that ends right as the step returns', async () => {
