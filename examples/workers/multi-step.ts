@@ -4,6 +4,7 @@
  * object, so a client sees statuses, chunks and outputs interleave by step.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
+import { waitForStreamDelivery } from '../../src/files/stream-delivery.js';
 import { sleep } from './stream-text.js';
 
 export type MultiStepInput = {
@@ -25,6 +26,7 @@ export function multiStepWorkflow(hatchet: HatchetClient) {
       await sleep(input.delayMs ?? 200);
       const records = ['alpha', 'beta', 'gamma', 'delta'];
       await ctx.putStream(`fetch: got ${records.length} records\n`);
+      await waitForStreamDelivery();
       return { records };
     },
   });
@@ -39,6 +41,7 @@ export function multiStepWorkflow(hatchet: HatchetClient) {
       await sleep(input.delayMs ?? 200);
       const upper = records.map((r) => r.toUpperCase());
       await ctx.putStream(`transform: ${upper.length} records done\n`);
+      await waitForStreamDelivery();
       return { records: upper };
     },
   });
@@ -53,6 +56,7 @@ export function multiStepWorkflow(hatchet: HatchetClient) {
       await sleep(input.delayMs ?? 200);
       const summary = `${records.length} records: ${records.join(', ')}`;
       await ctx.putStream(`summarize: ${summary}\n`);
+      await waitForStreamDelivery();
       return { summary, count: records.length };
     },
   });

@@ -4,6 +4,7 @@
  * are a contract that the tests, the web page and users rely on.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
+import { waitForStreamDelivery } from '../../src/files/stream-delivery.js';
 
 export type StreamTextInput = {
   /** The text to stream; a default paragraph when absent. */
@@ -51,6 +52,7 @@ export function streamTextWorkflow(hatchet: HatchetClient) {
         await ctx.putStream(chunk);
         if (delayMs > 0) await sleep(delayMs);
       }
+      await waitForStreamDelivery();
       return { length: text.length, chunks: chunks.length };
     },
   });

@@ -70,6 +70,11 @@ export class RunTracker {
     return this.#finished;
   }
 
+  /** Whether any event of this task was produced yet. */
+  hasStep(taskId: string): boolean {
+    return this.#steps.has(taskId);
+  }
+
   /** Whether the step name of a task id is known (events of unknown tasks wait for a snapshot). */
   knowsTask(taskId: string): boolean {
     return this.#names.has(taskId);
@@ -125,17 +130,21 @@ export class RunTracker {
    * Reconciles with REST state: emits whatever transitions and outputs the
    * listener did not deliver. `settled(task)` says whether a task's terminal
    * state is old enough to trust that the listener missed it (rather than
-   * being about to deliver it with its last chunks).
+   * being about to deliver it with its last chunks). A terminal task followed
+   * by a later-created one is settled too: in a DAG the next step exists only
+   * once the previous one finished, so waiting longer would only misorder them.
+   * Snapshot tasks must be ordered oldest first.
    */
   fromSnapshot(snapshot: RunSnapshot, settled: (task: TaskSnapshot) => boolean = () => true): RunEventBody[] {
     this.learnNames(snapshot);
     if (this.#finished) return [];
     const out: RunEventBody[] = [];
-    for (const task of snapshot.tasks) {
+    for (const [i, task] of snapshot.tasks.entries()) {
       const step = this.#step(task.taskId, task.attempt);
       if (step.attempt !== task.attempt) continue; // the listener is already on a later attempt
       const target = stepStatusOf(task.status);
-      if (terminalStepStatuses.has(target) && !settled(task)) {
+      const followed = i < snapshot.tasks.length - 1;
+      if (terminalStepStatuses.has(target) && !followed && !settled(task)) {
         // the listener may still bring its last chunks and its terminal event
         if (target !== 'CANCELLED') this.#advance(step, 'STARTED', null, out);
         continue;

@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { encodeFileFrame } from './file-frame.js';
+import { waitForStreamDelivery } from './stream-delivery.js';
 
 /**
  * Raw bytes per chunk by default. With the engine's Postgres message queue,
@@ -74,5 +75,6 @@ export async function putFile(
     };
     await ctx.putStream(encodeFileFrame(header, chunk.toString('base64')));
   }
+  await waitForStreamDelivery();
   return { fileId, name: options.name, mimeType: options.mimeType, size: buffer.length, sha256, chunks: count };
 }

@@ -121,7 +121,12 @@ export class RunRecorder {
     this.#tracker.learnNames(first);
     await this.#serial(() => this.#reconcile(first));
     while (!this.#stopped) {
-      const interval = this.#sawRunEvent ? 100 : this.#listenerAttached ? this.options.reconcileIntervalMs : 200;
+      const interval =
+        this.#sawRunEvent || this.#runTerminalSince !== null
+          ? 50
+          : this.#listenerAttached
+            ? this.options.reconcileIntervalMs
+            : 200;
       await sleep(interval, this.#abort.signal);
       if (this.#stopped) break;
       await this.#serial(() => this.#reconcileFromEngine());
@@ -177,8 +182,11 @@ export class RunRecorder {
 
   async #onEngineEvent(event: EngineEvent): Promise<void> {
     if (this.#tracker.finished) return;
-    if (event.resourceType === 'STEP_RUN' && !this.#tracker.knowsTask(event.resourceId)) {
-      await this.#waitForName(event.resourceId);
+    if (event.resourceType === 'STEP_RUN' && !this.#tracker.hasStep(event.resourceId)) {
+      // A new step: first say what REST knows of the steps before it (the
+      // listener may have missed their end), so the log keeps the DAG's order.
+      await this.#reconcileFromEngine().catch(() => {});
+      if (!this.#tracker.knowsTask(event.resourceId)) await this.#waitForName(event.resourceId);
     }
     this.#append(
       this.#tracker.fromEngineEvent(event, Date.now()),

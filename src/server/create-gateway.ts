@@ -1,7 +1,7 @@
 /**
  * The gateway's HTTP server: GraphQL over HTTP, SSE (yoga's built-in,
  * compatible with graphql-sse's distinct-connections mode) and graphql-ws, all
- * on one path, GraphiQL on GET of that path, and /healthz and /readyz.
+ * on one path, GraphiQL on GET of that path, /healthz, /readyz and /metrics.
  * `stop()` ends open subscriptions with SHUTTING_DOWN, closes sockets and
  * releases every recorder, so nothing outlives it.
  */
@@ -16,6 +16,7 @@ import { WorkflowCatalog } from '../runs/workflow-catalog.js';
 import { type GatewayContext, schema } from '../schema/index.js';
 import { createMaskError } from './error-codes.js';
 import { attachGraphqlWs } from './graphql-ws.js';
+import { createMetrics } from './metrics.js';
 
 export type GatewayConfig = Pick<
   Config,
@@ -76,12 +77,19 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     },
   });
 
+  const metrics = createMetrics(runs);
+
   const server = createServer((req, res) => {
     void route(req, res);
   });
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.contentType });
+      res.end(await metrics.metrics());
+      return;
+    }
     if (path === '/readyz') {
       try {
         await withTimeout(engine.listWorkflows(), 3_000);
