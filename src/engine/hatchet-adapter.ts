@@ -72,6 +72,7 @@ export function toEngineEvent(raw: RawWorkflowEvent): EngineEvent {
 
 /** The run's REST details, as far as we read them. */
 export interface RawRunDetails {
+  workflowConfig?: { Name?: string } | object;
   run: { metadata: { id: string }; status: string; output?: unknown; errorMessage?: string; displayName?: string };
   shape: Array<{ stepId: string; taskExternalId: string; taskName: string }>;
   tasks: Array<{
@@ -130,7 +131,12 @@ export function toRunSnapshot(runId: string, details: RawRunDetails): RunSnapsho
       finishedAt: t.finishedAt ?? null,
     };
   });
-  const workflowName = details.tasks.find((t) => t.workflowName)?.workflowName ?? details.run.displayName ?? '';
+  const configName = (details.workflowConfig as { Name?: unknown } | undefined)?.Name;
+  const workflowName =
+    (typeof configName === 'string' ? configName : undefined) ??
+    details.tasks.find((t) => t.workflowName)?.workflowName ??
+    details.run.displayName ??
+    '';
   return {
     runId,
     workflowName: workflowName.replace(/-\d{10,}$/, ''),

@@ -97,8 +97,8 @@ export class RunTracker {
   fromEngineEvent(event: EngineEvent, now = 0): RunEventBody[] {
     if (this.#finished || event.resourceType !== 'STEP_RUN') return [];
     const attempt = event.retryCount === null ? null : event.retryCount + 1;
-    const step = this.#step(event.resourceId, attempt);
     const out: RunEventBody[] = this.flushStale(now);
+    const step = this.#step(event.resourceId, attempt, out);
     switch (event.eventType) {
       case 'STARTED':
         this.#advance(step, 'QUEUED', null, out);
@@ -140,7 +140,7 @@ export class RunTracker {
     if (this.#finished) return [];
     const out: RunEventBody[] = [];
     for (const [i, task] of snapshot.tasks.entries()) {
-      const step = this.#step(task.taskId, task.attempt);
+      const step = this.#step(task.taskId, task.attempt, out);
       if (step.attempt !== task.attempt) continue; // the listener is already on a later attempt
       const target = stepStatusOf(task.status);
       const followed = i < snapshot.tasks.length - 1;
@@ -190,7 +190,7 @@ export class RunTracker {
     };
   }
 
-  #step(taskId: string, attempt: number | null): StepState {
+  #step(taskId: string, attempt: number | null, out: RunEventBody[]): StepState {
     let step = this.#steps.get(taskId);
     if (!step) {
       step = {
@@ -207,13 +207,13 @@ export class RunTracker {
     }
     step.name = this.#names.get(taskId) ?? step.name;
     if (attempt !== null && attempt > step.attempt) {
-      // a retry: the step starts over under its new attempt number
+      // a retry: what the failed attempt still held goes out under its number,
+      // with its gaps; then the step starts over under the new attempt number
+      this.#flushHeld(step, out);
       step.attempt = attempt;
       step.status = null;
       step.outputSent = false;
       step.nextChunkIndex = 0;
-      step.held.clear(); // chunks of the failed attempt that never came stay missing
-      step.heldSince = null;
     }
     return step;
   }
@@ -257,7 +257,8 @@ export class RunTracker {
       this.#emitChunk(step, next, out);
       step.nextChunkIndex++;
     }
-    if (step.held.size === 0) step.heldSince = null;
+    // the wait restarts whenever the front of the queue moves
+    step.heldSince = step.held.size === 0 ? null : now;
   }
 
   /** Gives up waiting for missing indexes: a StreamGap for each hole, then the held chunks. */

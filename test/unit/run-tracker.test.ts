@@ -6,7 +6,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type RawRunDetails, type RawWorkflowEvent, toEngineEvent, toRunSnapshot } from '../../src/engine/hatchet-adapter.js';
+import {
+  type RawRunDetails,
+  type RawWorkflowEvent,
+  toEngineEvent,
+  toRunSnapshot,
+} from '../../src/engine/hatchet-adapter.js';
 import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../../src/events/engine-event.js';
 import type {
   FileChunkBody,
@@ -201,7 +206,12 @@ describe('RunTracker on recorded engine runs', () => {
 
     it('should end with RunStatus FAILED carrying the error message and no output', () => {
       const { bodies } = replay(recording);
-      expect(bodies.at(-1)).toEqual({ kind: 'RunStatus', status: 'FAILED', output: null, error: 'explode failed: fixture' });
+      expect(bodies.at(-1)).toEqual({
+        kind: 'RunStatus',
+        status: 'FAILED',
+        output: null,
+        error: 'explode failed: fixture',
+      });
     });
 
     it("should never emit the worker's stack", () => {
@@ -243,7 +253,10 @@ describe('RunTracker on recorded engine runs', () => {
     it("should keep a chunk the engine delivered after its step's COMPLETED", () => {
       const { bodies } = replay(recording);
       const transform = textChunks(bodies).filter((c) => c.stepName === 'transform');
-      expect(transform.map((c) => c.data)).toEqual(['transform: upper-casing records\n', 'transform: 4 records done\n']);
+      expect(transform.map((c) => c.data)).toEqual([
+        'transform: upper-casing records\n',
+        'transform: 4 records done\n',
+      ]);
       expect(gaps(bodies)).toEqual([]);
     });
   });
@@ -291,7 +304,12 @@ describe('RunTracker on recorded engine runs', () => {
           { kind: 'StepOutput', ...ref, output: task.output as StepOutputBody['output'] },
         );
       }
-      expected.push({ kind: 'RunStatus', status: 'COMPLETED', output: recording.details.run.output as RunStatusBody['output'], error: null });
+      expected.push({
+        kind: 'RunStatus',
+        status: 'COMPLETED',
+        output: recording.details.run.output as RunStatusBody['output'],
+        error: null,
+      });
       expect(snapshot.tasks.map((t) => t.name)).toEqual(['fetch', 'transform', 'summarize']);
       expect(bodies).toEqual(expected);
     });
@@ -421,21 +439,33 @@ describe('RunTracker chunk ordering', () => {
   it('should keep the chunk order of each step separately', () => {
     const tracker = namedTracker();
     const bodies = feed(tracker, [[chunk(1, 'b')], [chunk(0, 'x', OTHER)], [chunk(0, 'a')], [chunk(1, 'y', OTHER)]]);
-    expect(textChunks(bodies).map((c) => `${c.stepName}:${c.data}`)).toEqual(['other:x', 'work:a', 'work:b', 'other:y']);
+    expect(textChunks(bodies).map((c) => `${c.stepName}:${c.data}`)).toEqual([
+      'other:x',
+      'work:a',
+      'work:b',
+      'other:y',
+    ]);
   });
 });
 
 describe('RunTracker stream gaps', () => {
   it('should hold chunks ahead of a hole until holdMs has passed', () => {
     const tracker = namedTracker(1_000);
-    feed(tracker, [[chunk(0, 'a'), 0], [chunk(3, 'd'), 100]]);
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(3, 'd'), 100],
+    ]);
     expect(tracker.flushStale(100)).toEqual([]);
     expect(tracker.flushStale(1_099)).toEqual([]);
   });
 
   it('should declare a hole held longer than holdMs a StreamGap counting the missed chunks, then emit the held chunks', () => {
     const tracker = namedTracker(1_000);
-    feed(tracker, [[chunk(0, 'a'), 0], [chunk(3, 'd'), 100], [chunk(4, 'e'), 200]]);
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(3, 'd'), 100],
+      [chunk(4, 'e'), 200],
+    ]);
     const flushed = tracker.flushStale(1_101);
     expect(flushed).toEqual([
       {
@@ -454,48 +484,81 @@ describe('RunTracker stream gaps', () => {
 
   it('should declare one StreamGap per hole among the held chunks', () => {
     const tracker = namedTracker(1_000);
-    feed(tracker, [[chunk(0, 'a'), 0], [chunk(2, 'c'), 10], [chunk(5, 'f'), 20]]);
-    const flushed = tracker.flushStale(2_000);
-    expect(flushed.map((b) => (b.kind === 'StreamGap' ? `gap:${b.missedChunks}` : b.kind === 'StreamChunk' ? b.data : b.kind))).toEqual([
-      'gap:1',
-      'c',
-      'gap:2',
-      'f',
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 10],
+      [chunk(5, 'f'), 20],
     ]);
+    const flushed = tracker.flushStale(2_000);
+    expect(
+      flushed.map((b) =>
+        b.kind === 'StreamGap' ? `gap:${b.missedChunks}` : b.kind === 'StreamChunk' ? b.data : b.kind,
+      ),
+    ).toEqual(['gap:1', 'c', 'gap:2', 'f']);
   });
 
   it('should drop a chunk of a hole that was already declared a gap, and go on after it', () => {
     const tracker = namedTracker(1_000);
-    feed(tracker, [[chunk(0, 'a'), 0], [chunk(2, 'c'), 0]]);
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 0],
+    ]);
     expect(gaps(tracker.flushStale(1_500))).toHaveLength(1);
-    const late = feed(tracker, [[chunk(1, 'b'), 1_600], [chunk(3, 'd'), 1_700]]);
+    const late = feed(tracker, [
+      [chunk(1, 'b'), 1_600],
+      [chunk(3, 'd'), 1_700],
+    ]);
     expect(data(late)).toEqual(['d']);
     expect(gaps(late)).toEqual([]);
   });
 
   it('should declare a stale hole when the next engine event arrives after holdMs', () => {
     const tracker = namedTracker(1_000);
-    feed(tracker, [[chunk(0, 'a'), 0], [chunk(2, 'c'), 0]]);
-    const bodies = tracker.fromEngineEvent(chunk(0, 'x', OTHER), 1_500);
-    expect(bodies.map((b) => (b.kind === 'StreamGap' ? `gap:${b.stepName}:${b.missedChunks}` : b.kind === 'StreamChunk' ? b.data : b.kind))).toEqual([
-      'gap:work:1',
-      'c',
-      'StepStatus',
-      'x',
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 0],
     ]);
+    const bodies = tracker.fromEngineEvent(chunk(0, 'x', OTHER), 1_500);
+    expect(
+      bodies.map((b) =>
+        b.kind === 'StreamGap' ? `gap:${b.stepName}:${b.missedChunks}` : b.kind === 'StreamChunk' ? b.data : b.kind,
+      ),
+    ).toEqual(['gap:work:1', 'c', 'StepStatus', 'x']);
   });
 
   it('should not declare a gap when the hole is filled in time', () => {
     const tracker = namedTracker(1_000);
-    const bodies = feed(tracker, [[chunk(0, 'a'), 0], [chunk(2, 'c'), 100], [chunk(1, 'b'), 900]]);
+    const bodies = feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 100],
+      [chunk(1, 'b'), 900],
+    ]);
     expect(data(bodies)).toEqual(['a', 'b', 'c']);
     expect(tracker.flushStale(10_000)).toEqual([]);
   });
 
+  it('should time a new hole from its own first held chunk, not from an earlier hole that was filled', () => {
+    const tracker = namedTracker(1_000);
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 0],
+      [chunk(1, 'b'), 100],
+      [chunk(4, 'e'), 900],
+    ]);
+    expect(tracker.flushStale(1_500)).toEqual([]);
+    expect(gaps(tracker.flushStale(1_901))).toHaveLength(1);
+  });
+
   it('should flush held chunks with their gap before the RunStatus when the run finishes', () => {
     const tracker = namedTracker(1_000);
-    feed(tracker, [[chunk(0, 'a'), 0], [chunk(2, 'c'), 0]]);
-    const done = snapshot([task({ status: 'COMPLETED', output: { ok: true } })], { status: 'COMPLETED', output: { ok: true } });
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 0],
+    ]);
+    const done = snapshot([task({ status: 'COMPLETED', output: { ok: true } })], {
+      status: 'COMPLETED',
+      output: { ok: true },
+    });
     tracker.fromSnapshot(done);
     const finish = tracker.finishFromSnapshot(done);
     expect(finish.map((b) => b.kind)).toEqual(['StreamGap', 'StreamChunk', 'RunStatus']);
@@ -525,7 +588,9 @@ describe('RunTracker stream gaps', () => {
       sha256: createHash('sha256').update('hi').digest('hex'),
     };
     const bodies = tracker.fromEngineEvent(chunk(0, encodeFileFrame(header, Buffer.from('hi').toString('base64'))));
-    expect(fileChunks(bodies)).toEqual([{ kind: 'FileChunk', stepId: TASK, stepName: 'work', attempt: 1, ...header, data: 'aGk=' }]);
+    expect(fileChunks(bodies)).toEqual([
+      { kind: 'FileChunk', stepId: TASK, stepName: 'work', attempt: 1, ...header, data: 'aGk=' },
+    ]);
   });
 });
 
@@ -533,7 +598,11 @@ describe('RunTracker statuses', () => {
   it('should emit STARTED before a terminal status the step reached without one', () => {
     const tracker = namedTracker();
     const bodies = tracker.fromEngineEvent(event({ eventType: 'COMPLETED', retryCount: 0, payload: '{"n":1}' }));
-    expect(bodies.map((b) => (b.kind === 'StepStatus' ? b.status : b.kind))).toEqual(['STARTED', 'COMPLETED', 'StepOutput']);
+    expect(bodies.map((b) => (b.kind === 'StepStatus' ? b.status : b.kind))).toEqual([
+      'STARTED',
+      'COMPLETED',
+      'StepOutput',
+    ]);
     expect(outputs(bodies)[0]?.output).toEqual({ n: 1 });
   });
 
@@ -568,7 +637,13 @@ describe('RunTracker statuses', () => {
     const bodies = feed(tracker, [
       [event({ eventType: 'STARTED', retryCount: 0 })],
       [chunk(0, 'first')],
-      [event({ eventType: 'FAILED', retryCount: 0, payload: JSON.stringify({ message: 'boom', stack: 'Error: boom\n    at x' }) })],
+      [
+        event({
+          eventType: 'FAILED',
+          retryCount: 0,
+          payload: JSON.stringify({ message: 'boom', stack: 'Error: boom\n    at x' }),
+        }),
+      ],
       [event({ eventType: 'STARTED', retryCount: 1 })],
       [chunk(0, 'second')],
       [event({ eventType: 'COMPLETED', retryCount: 1, payload: '{"ok":true}' })],
@@ -585,7 +660,9 @@ describe('RunTracker statuses', () => {
       ['first', 1],
       ['second', 2],
     ]);
-    expect(outputs(bodies)).toEqual([{ kind: 'StepOutput', stepId: TASK, stepName: 'work', attempt: 2, output: { ok: true } }]);
+    expect(outputs(bodies)).toEqual([
+      { kind: 'StepOutput', stepId: TASK, stepName: 'work', attempt: 2, output: { ok: true } },
+    ]);
   });
 
   it('should ignore a snapshot of an earlier attempt once the listener is on a later one', () => {
@@ -607,7 +684,9 @@ describe('RunTracker statuses', () => {
   it('should map WORKFLOW_RUN events to nothing, whatever their type', () => {
     const tracker = namedTracker();
     for (const eventType of ['STARTED', 'COMPLETED', 'FAILED', 'CANCELLED'] as const) {
-      expect(tracker.fromEngineEvent(event({ resourceType: 'WORKFLOW_RUN', resourceId: RUN, eventType, hangup: true }))).toEqual([]);
+      expect(
+        tracker.fromEngineEvent(event({ resourceType: 'WORKFLOW_RUN', resourceId: RUN, eventType, hangup: true })),
+      ).toEqual([]);
     }
     expect(tracker.finished).toBe(false);
   });
@@ -632,7 +711,9 @@ describe('RunTracker statuses', () => {
     const tracker = new RunTracker(RUN);
     tracker.nameTask(TASK, 'placeholder');
     tracker.nameTask(TASK, 'ignored');
-    expect(statuses(tracker.fromEngineEvent(event({ eventType: 'STARTED', retryCount: 0 })))[0]?.stepName).toBe('placeholder');
+    expect(statuses(tracker.fromEngineEvent(event({ eventType: 'STARTED', retryCount: 0 })))[0]?.stepName).toBe(
+      'placeholder',
+    );
     tracker.learnNames(snapshot([task()]));
     expect(statuses(tracker.fromEngineEvent(chunk(0, 'a')))[0]?.stepName).toBe('work');
   });
@@ -642,7 +723,10 @@ describe('RunTracker reconciliation with snapshots', () => {
   it('should give each step of a finished run STARTED, COMPLETED and output, then the RunStatus, from snapshots alone', () => {
     const tracker = new RunTracker(RUN);
     const done = snapshot(
-      [task({ status: 'COMPLETED', output: { n: 1 } }), task({ taskId: OTHER, name: 'other', status: 'COMPLETED', output: [2] })],
+      [
+        task({ status: 'COMPLETED', output: { n: 1 } }),
+        task({ taskId: OTHER, name: 'other', status: 'COMPLETED', output: [2] }),
+      ],
       { status: 'COMPLETED', output: { total: 3 } },
     );
     const work = { stepId: TASK, stepName: 'work', attempt: 1 };
@@ -655,15 +739,21 @@ describe('RunTracker reconciliation with snapshots', () => {
       { kind: 'StepStatus', ...other, status: 'COMPLETED', error: null },
       { kind: 'StepOutput', ...other, output: [2] },
     ]);
-    expect(tracker.finishFromSnapshot(done)).toEqual([{ kind: 'RunStatus', status: 'COMPLETED', output: { total: 3 }, error: null }]);
+    expect(tracker.finishFromSnapshot(done)).toEqual([
+      { kind: 'RunStatus', status: 'COMPLETED', output: { total: 3 }, error: null },
+    ]);
     expect(tracker.finished).toBe(true);
   });
 
   it('should say each transition once however many snapshots arrive', () => {
     const tracker = new RunTracker(RUN);
-    expect(statuses(tracker.fromSnapshot(snapshot([task({ status: 'QUEUED' })]))).map((s) => s.status)).toEqual(['QUEUED']);
+    expect(statuses(tracker.fromSnapshot(snapshot([task({ status: 'QUEUED' })]))).map((s) => s.status)).toEqual([
+      'QUEUED',
+    ]);
     expect(tracker.fromSnapshot(snapshot([task({ status: 'QUEUED' })]))).toEqual([]);
-    expect(statuses(tracker.fromSnapshot(snapshot([task({ status: 'RUNNING' })]))).map((s) => s.status)).toEqual(['STARTED']);
+    expect(statuses(tracker.fromSnapshot(snapshot([task({ status: 'RUNNING' })]))).map((s) => s.status)).toEqual([
+      'STARTED',
+    ]);
     expect(tracker.fromSnapshot(snapshot([task({ status: 'RUNNING' })]))).toEqual([]);
   });
 
@@ -686,8 +776,15 @@ describe('RunTracker reconciliation with snapshots', () => {
     const tracker = namedTracker();
     const done = snapshot([task({ status: 'COMPLETED', output: { n: 1 } })], { status: 'COMPLETED' });
     tracker.fromSnapshot(done, () => false);
-    const bodies = feed(tracker, [[chunk(0, 'last')], [event({ eventType: 'COMPLETED', retryCount: 0, payload: '{"n":1}' })]]);
-    expect(bodies.map((b) => (b.kind === 'StepStatus' ? b.status : b.kind))).toEqual(['StreamChunk', 'COMPLETED', 'StepOutput']);
+    const bodies = feed(tracker, [
+      [chunk(0, 'last')],
+      [event({ eventType: 'COMPLETED', retryCount: 0, payload: '{"n":1}' })],
+    ]);
+    expect(bodies.map((b) => (b.kind === 'StepStatus' ? b.status : b.kind))).toEqual([
+      'StreamChunk',
+      'COMPLETED',
+      'StepOutput',
+    ]);
     expect(tracker.fromSnapshot(done)).toEqual([]);
   });
 
@@ -715,7 +812,9 @@ describe('RunTracker reconciliation with snapshots', () => {
   it('should not finish while a step of a terminal run is still running', () => {
     const tracker = namedTracker();
     const bodies = tracker.finishFromSnapshot(
-      snapshot([task({ status: 'COMPLETED' }), task({ taskId: OTHER, name: 'other', status: 'RUNNING' })], { status: 'COMPLETED' }),
+      snapshot([task({ status: 'COMPLETED' }), task({ taskId: OTHER, name: 'other', status: 'RUNNING' })], {
+        status: 'COMPLETED',
+      }),
     );
     expect(bodies).toEqual([]);
     expect(tracker.finished).toBe(false);
@@ -724,7 +823,9 @@ describe('RunTracker reconciliation with snapshots', () => {
   it('should finish a cancelled run with RunStatus CANCELLED and no output or error', () => {
     const tracker = namedTracker();
     const cancelled = snapshot([task({ status: 'CANCELLED' })], { status: 'CANCELLED', output: { partial: true } });
-    expect(tracker.finishFromSnapshot(cancelled)).toEqual([{ kind: 'RunStatus', status: 'CANCELLED', output: null, error: null }]);
+    expect(tracker.finishFromSnapshot(cancelled)).toEqual([
+      { kind: 'RunStatus', status: 'CANCELLED', output: null, error: null },
+    ]);
   });
 
   it('should emit nothing after the run finished', () => {
@@ -748,7 +849,9 @@ describe('errorMessage', () => {
   });
 
   it('should keep only the first line of a plain-text error', () => {
-    expect(errorMessage('  ValueError: nope\nTraceback (most recent call last):\n  File "x.py"')).toBe('ValueError: nope');
+    expect(errorMessage('  ValueError: nope\nTraceback (most recent call last):\n  File "x.py"')).toBe(
+      'ValueError: nope',
+    );
   });
 
   it('should treat JSON without a string message as plain text', () => {
@@ -767,9 +870,20 @@ describe('toRunSnapshot', () => {
 
   it('should list tasks oldest first though REST lists them newest first', () => {
     const recording = loadFixture('multi-step');
-    expect(recording.details.tasks.map((t) => t.displayName.replace(/-\d+$/, ''))).toEqual(['summarize', 'transform', 'fetch']);
+    expect(recording.details.tasks.map((t) => t.displayName.replace(/-\d+$/, ''))).toEqual([
+      'summarize',
+      'transform',
+      'fetch',
+    ]);
     const snapshot = toRunSnapshot(recording.runId, recording.details);
     expect(snapshot.tasks.map((t) => t.name)).toEqual(['fetch', 'transform', 'summarize']);
+  });
+
+  it('should take the workflow name from the run details, not from the task name', () => {
+    for (const name of ['stream-text', 'multi-step', 'stream-file', 'always-fails'] as const) {
+      const recording = loadFixture(name);
+      expect(toRunSnapshot(recording.runId, recording.details).workflowName).toBe(name);
+    }
   });
 
   it('should map statuses, attempts and errors of a failed run', () => {
@@ -779,6 +893,37 @@ describe('toRunSnapshot', () => {
     expect(snapshot.tasks).toHaveLength(1);
     expect(snapshot.tasks[0]).toMatchObject({ taskId: recording.runId, name: 'explode', status: 'FAILED', attempt: 1 });
     expect(snapshot.tasks[0]?.error).toContain('explode failed: fixture');
+  });
+});
+
+describe('RunTracker regressions', () => {
+  it('should emit what a failed attempt still held, with its gap, before the retry starts over', () => {
+    const tracker = namedTracker(1_000);
+    const bodies = feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 0],
+      [event({ eventType: 'FAILED', retryCount: 0, payload: '{"message":"x"}' }), 10],
+      [event({ eventType: 'STARTED', retryCount: 1 }), 20],
+    ]);
+    expect(data(bodies)).toEqual(['a', 'c']);
+    expect(gaps(bodies)).toMatchObject([{ missedChunks: 1, attempt: 1 }]);
+    expect(textChunks(bodies).map((c) => c.attempt)).toEqual([1, 1]);
+    expect(statuses(bodies).at(-1)).toMatchObject({ status: 'QUEUED', attempt: 2 });
+  });
+
+  it('should restart the hold timer whenever the front of the held chunks moves', () => {
+    const tracker = namedTracker(1_000);
+    feed(tracker, [
+      [chunk(0, 'a'), 0],
+      [chunk(2, 'c'), 0],
+      [chunk(4, 'e'), 900],
+      [chunk(1, 'b'), 950],
+    ]);
+    // chunk 4 has waited 100 ms only: the hole at 3 is not a gap yet
+    expect(tracker.flushStale(1_000)).toEqual([]);
+    const late = tracker.flushStale(1_950);
+    expect(gaps(late)).toMatchObject([{ missedChunks: 1 }]);
+    expect(data(late)).toEqual(['e']);
   });
 });
 
