@@ -4,8 +4,9 @@
  * the two sources never contradict each other and nothing is said twice:
  *
  * - a step's statuses only move forward: QUEUED -> STARTED -> COMPLETED |
- *   FAILED | CANCELLED | TIMED_OUT; QUEUED may be absent, and STARTED always
- *   precedes COMPLETED and FAILED (a chunk or a terminal status implies it);
+ *   FAILED | CANCELLED | TIMED_OUT. Every attempt starts with QUEUED, and
+ *   STARTED always precedes COMPLETED, FAILED and TIMED_OUT (a chunk or a
+ *   terminal status implies them when the engine's own event was missed);
  * - a retry starts a new attempt: its statuses start again from QUEUED with
  *   `attempt` + 1, and every chunk carries the attempt it belongs to;
  * - stream chunks keep the engine's order, and a hole in the engine's per-step
@@ -220,7 +221,9 @@ export class RunTracker {
 
   #advance(step: StepState, target: StepStatus, error: string | null, out: RunEventBody[]): void {
     if (step.status !== null && rank[step.status] >= rank[target]) return;
-    if (rank[target] === 2 && target !== 'CANCELLED' && (step.status === null || step.status === 'QUEUED')) {
+    // every attempt says QUEUED first, even when the engine's event for it was missed
+    if (step.status === null && target !== 'QUEUED') this.#emitStatus(step, 'QUEUED', null, out);
+    if (rank[target] === 2 && target !== 'CANCELLED' && step.status === 'QUEUED') {
       this.#emitStatus(step, 'STARTED', null, out);
     }
     this.#emitStatus(step, target, error, out);

@@ -41,7 +41,7 @@ const attemptDescription =
 
 const StepStatusEvent = builder.objectRef<Stored<StepStatusBody>>('StepStatusEvent').implement({
   description:
-    "A step's status changed. Per attempt, statuses only move forward: QUEUED (may be absent), STARTED, then COMPLETED, FAILED, CANCELLED or TIMED_OUT; STARTED always precedes COMPLETED and FAILED.",
+    "A step's status changed. Per attempt, statuses only move forward and each is said once: QUEUED, STARTED, then COMPLETED, FAILED, CANCELLED or TIMED_OUT. Every attempt starts with QUEUED; STARTED precedes every terminal status but CANCELLED (a queued step can be cancelled).",
   interfaces: [RunEventInterface],
   fields: (t) => ({
     stepId: t.exposeID('stepId', { description: 'The step run id (stable across attempts).' }),

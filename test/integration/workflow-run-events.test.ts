@@ -50,6 +50,7 @@ function expectWellFormed(events: WireEvent[], runId: string): void {
   for (const e of events.filter((x) => x.__typename === 'StepStatusEvent')) {
     const key = `${e.stepId}:${e.attempt}`;
     const r = rank[e.status as string] as number;
+    if (!last.has(key)) expect(e.status).toBe('QUEUED'); // every attempt starts queued
     expect(r).toBeGreaterThan(last.get(key) ?? -1);
     if (r === 2 && e.status !== 'CANCELLED') expect(last.get(key)).toBe(1); // STARTED precedes it
     last.set(key, r);
@@ -112,7 +113,7 @@ describe('workflowRunEvents over graphql-ws', () => {
     const events = await follow(runId);
     expectWellFormed(events, runId);
     const steps = ['fetch', 'transform', 'summarize'];
-    for (const step of steps) expect(statusesOf(events, step).slice(-2)).toEqual(['STARTED', 'COMPLETED']);
+    for (const step of steps) expect(statusesOf(events, step)).toEqual(['QUEUED', 'STARTED', 'COMPLETED']);
 
     const completedIndex = (step: string) =>
       events.findIndex((e) => e.__typename === 'StepStatusEvent' && e.stepName === step && e.status === 'COMPLETED');
@@ -190,7 +191,9 @@ describe('workflowRunEvents over graphql-ws', () => {
     await ref.output; // finished before anyone subscribes
     const events = await follow(runId);
     expectWellFormed(events, runId);
-    for (const step of ['fetch', 'transform', 'summarize']) expect(statusesOf(events, step)).toContain('COMPLETED');
+    for (const step of ['fetch', 'transform', 'summarize']) {
+      expect(statusesOf(events, step)).toEqual(['QUEUED', 'STARTED', 'COMPLETED']);
+    }
     expect(events.filter((e) => e.__typename === 'StepOutputEvent').map((e) => e.stepName)).toEqual([
       'fetch',
       'transform',

@@ -290,7 +290,7 @@ describe('RunTracker on recorded engine runs', () => {
   });
 
   describe('snapshot only (no listener events)', () => {
-    it('should give each step of a finished run STARTED, COMPLETED and its output, then the RunStatus', () => {
+    it('should give each step of a finished run QUEUED, STARTED, COMPLETED and its output, then the RunStatus', () => {
       const recording = loadFixture('multi-step');
       const snapshot = toRunSnapshot(recording.runId, recording.details);
       const tracker = new RunTracker(recording.runId);
@@ -299,6 +299,7 @@ describe('RunTracker on recorded engine runs', () => {
       for (const task of snapshot.tasks) {
         const ref = { stepId: task.taskId, stepName: task.name, attempt: 1 };
         expected.push(
+          { kind: 'StepStatus', ...ref, status: 'QUEUED', error: null },
           { kind: 'StepStatus', ...ref, status: 'STARTED', error: null },
           { kind: 'StepStatus', ...ref, status: 'COMPLETED', error: null },
           { kind: 'StepOutput', ...ref, output: task.output as StepOutputBody['output'] },
@@ -314,13 +315,14 @@ describe('RunTracker on recorded engine runs', () => {
       expect(bodies).toEqual(expected);
     });
 
-    it('should give a failed run STARTED, FAILED with the message, then RunStatus FAILED', () => {
+    it('should give a failed run QUEUED, STARTED, FAILED with the message, then RunStatus FAILED', () => {
       const recording = loadFixture('always-fails');
       const snapshot = toRunSnapshot(recording.runId, recording.details);
       const tracker = new RunTracker(recording.runId);
       const bodies = [...tracker.fromSnapshot(snapshot), ...tracker.finishFromSnapshot(snapshot)];
       const ref = { stepId: recording.runId, stepName: 'explode', attempt: 1 };
       expect(bodies).toEqual([
+        { kind: 'StepStatus', ...ref, status: 'QUEUED', error: null },
         { kind: 'StepStatus', ...ref, status: 'STARTED', error: null },
         { kind: 'StepStatus', ...ref, status: 'FAILED', error: 'explode failed: fixture' },
         { kind: 'RunStatus', status: 'FAILED', output: null, error: 'explode failed: fixture' },
@@ -408,11 +410,11 @@ describe('RunTracker chunk ordering', () => {
     expect(data(tracker.fromEngineEvent(chunk(1, 'b')))).toEqual(['b']);
   });
 
-  it('should emit a STARTED status before the first chunk of a step it saw no status for', () => {
+  it('should emit QUEUED then STARTED before the first chunk of a step it saw no status for', () => {
     const tracker = namedTracker();
     const bodies = tracker.fromEngineEvent(chunk(0, 'a'));
-    expect(bodies.map((b) => b.kind)).toEqual(['StepStatus', 'StreamChunk']);
-    expect(statuses(bodies).map((s) => s.status)).toEqual(['STARTED']);
+    expect(bodies.map((b) => b.kind)).toEqual(['StepStatus', 'StepStatus', 'StreamChunk']);
+    expect(statuses(bodies).map((s) => s.status)).toEqual(['QUEUED', 'STARTED']);
   });
 
   it('should drop a chunk whose index was already emitted', () => {
@@ -521,9 +523,15 @@ describe('RunTracker stream gaps', () => {
     const bodies = tracker.fromEngineEvent(chunk(0, 'x', OTHER), 1_500);
     expect(
       bodies.map((b) =>
-        b.kind === 'StreamGap' ? `gap:${b.stepName}:${b.missedChunks}` : b.kind === 'StreamChunk' ? b.data : b.kind,
+        b.kind === 'StreamGap'
+          ? `gap:${b.stepName}:${b.missedChunks}`
+          : b.kind === 'StreamChunk'
+            ? b.data
+            : b.kind === 'StepStatus'
+              ? `${b.stepName}:${b.status}`
+              : b.kind,
       ),
-    ).toEqual(['gap:work:1', 'c', 'StepStatus', 'x']);
+    ).toEqual(['gap:work:1', 'c', 'other:QUEUED', 'other:STARTED', 'x']);
   });
 
   it('should not declare a gap when the hole is filled in time', () => {
@@ -595,10 +603,11 @@ describe('RunTracker stream gaps', () => {
 });
 
 describe('RunTracker statuses', () => {
-  it('should emit STARTED before a terminal status the step reached without one', () => {
+  it('should emit QUEUED and STARTED before a terminal status the step reached without them', () => {
     const tracker = namedTracker();
     const bodies = tracker.fromEngineEvent(event({ eventType: 'COMPLETED', retryCount: 0, payload: '{"n":1}' }));
     expect(bodies.map((b) => (b.kind === 'StepStatus' ? b.status : b.kind))).toEqual([
+      'QUEUED',
       'STARTED',
       'COMPLETED',
       'StepOutput',
@@ -620,16 +629,16 @@ describe('RunTracker statuses', () => {
     expect(outputs(bodies)).toHaveLength(1);
   });
 
-  it('should emit CANCELLED without a STARTED for a step that never ran', () => {
+  it('should emit QUEUED then CANCELLED, without a STARTED, for a step that never ran', () => {
     const tracker = namedTracker();
     const bodies = tracker.fromEngineEvent(event({ eventType: 'CANCELLED', retryCount: 0 }));
-    expect(statuses(bodies).map((s) => s.status)).toEqual(['CANCELLED']);
+    expect(statuses(bodies).map((s) => s.status)).toEqual(['QUEUED', 'CANCELLED']);
   });
 
-  it('should emit STARTED then TIMED_OUT for a step that timed out', () => {
+  it('should emit QUEUED, STARTED then TIMED_OUT for a step that timed out', () => {
     const tracker = namedTracker();
     const bodies = tracker.fromEngineEvent(event({ eventType: 'TIMED_OUT', retryCount: 0 }));
-    expect(statuses(bodies).map((s) => s.status)).toEqual(['STARTED', 'TIMED_OUT']);
+    expect(statuses(bodies).map((s) => s.status)).toEqual(['QUEUED', 'STARTED', 'TIMED_OUT']);
   });
 
   it('should restart the statuses under attempt 2 on a retry after a FAILED attempt', () => {
@@ -674,11 +683,14 @@ describe('RunTracker statuses', () => {
     expect(tracker.fromSnapshot(snapshot([task({ status: 'FAILED', error: 'boom', attempt: 1 })]))).toEqual([]);
   });
 
-  it('should start a new attempt from a snapshot of a later attempt', () => {
+  it('should start a new attempt from QUEUED on a snapshot of a later attempt', () => {
     const tracker = namedTracker();
     feed(tracker, [[event({ eventType: 'FAILED', retryCount: 0, payload: 'boom' })]]);
     const bodies = tracker.fromSnapshot(snapshot([task({ status: 'RUNNING', attempt: 2 })]));
-    expect(statuses(bodies).map((s) => [s.status, s.attempt])).toEqual([['STARTED', 2]]);
+    expect(statuses(bodies).map((s) => [s.status, s.attempt])).toEqual([
+      ['QUEUED', 2],
+      ['STARTED', 2],
+    ]);
   });
 
   it('should map WORKFLOW_RUN events to nothing, whatever their type', () => {
@@ -720,7 +732,7 @@ describe('RunTracker statuses', () => {
 });
 
 describe('RunTracker reconciliation with snapshots', () => {
-  it('should give each step of a finished run STARTED, COMPLETED and output, then the RunStatus, from snapshots alone', () => {
+  it('should give each step of a finished run QUEUED, STARTED, COMPLETED and output, then the RunStatus, from snapshots alone', () => {
     const tracker = new RunTracker(RUN);
     const done = snapshot(
       [
@@ -732,9 +744,11 @@ describe('RunTracker reconciliation with snapshots', () => {
     const work = { stepId: TASK, stepName: 'work', attempt: 1 };
     const other = { stepId: OTHER, stepName: 'other', attempt: 1 };
     expect(tracker.fromSnapshot(done)).toEqual([
+      { kind: 'StepStatus', ...work, status: 'QUEUED', error: null },
       { kind: 'StepStatus', ...work, status: 'STARTED', error: null },
       { kind: 'StepStatus', ...work, status: 'COMPLETED', error: null },
       { kind: 'StepOutput', ...work, output: { n: 1 } },
+      { kind: 'StepStatus', ...other, status: 'QUEUED', error: null },
       { kind: 'StepStatus', ...other, status: 'STARTED', error: null },
       { kind: 'StepStatus', ...other, status: 'COMPLETED', error: null },
       { kind: 'StepOutput', ...other, output: [2] },
@@ -757,7 +771,7 @@ describe('RunTracker reconciliation with snapshots', () => {
     expect(tracker.fromSnapshot(snapshot([task({ status: 'RUNNING' })]))).toEqual([]);
   });
 
-  it('should keep a terminal step at STARTED while `settled` returns false', () => {
+  it('should take a terminal step through QUEUED to STARTED only while `settled` returns false', () => {
     const tracker = namedTracker();
     const done = snapshot([task({ status: 'COMPLETED', output: { n: 1 } })], { status: 'COMPLETED' });
     const seen: TaskSnapshot[] = [];
@@ -765,7 +779,7 @@ describe('RunTracker reconciliation with snapshots', () => {
       seen.push(t);
       return false;
     };
-    expect(statuses(tracker.fromSnapshot(done, unsettled)).map((s) => s.status)).toEqual(['STARTED']);
+    expect(statuses(tracker.fromSnapshot(done, unsettled)).map((s) => s.status)).toEqual(['QUEUED', 'STARTED']);
     expect(tracker.fromSnapshot(done, unsettled)).toEqual([]);
     expect(seen.map((t) => t.taskId)).toEqual([TASK, TASK]);
     const settled = tracker.fromSnapshot(done, () => true);
