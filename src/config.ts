@@ -51,6 +51,20 @@ const schema = z.object({
   STREAM_SETTLE_MS: z.coerce.number().int().nonnegative().default(1_500),
   /** How long a finished run's log stays in memory for late joiners and resumes (ms). */
   RUN_LOG_RETENTION_MS: z.coerce.number().int().positive().default(3_600_000),
+  /** Per run: most events its log keeps; past it the oldest are dropped (their cursors expire). */
+  RUN_LOG_MAX_EVENTS: z.coerce.number().int().positive().default(100_000),
+  /** Per run: most bytes (estimated) its log keeps; past it the oldest events are dropped. */
+  RUN_LOG_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  /** All runs: past this many bytes (estimated), finished run logs are dropped, oldest finished first. */
+  RUN_LOGS_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024 * 1024),
   /** Grace period on SIGTERM before open connections are closed (ms). */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
 });

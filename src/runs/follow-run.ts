@@ -3,9 +3,13 @@
  * ones as they are appended, and ends after the terminal event. It holds only
  * its position: a reader that stops reading costs no memory, and one that
  * unsubscribes is released at once (Repeater ends a pending wait on return()).
+ * Transports pull at their client's pace (graphql-ws awaits each socket send,
+ * yoga's SSE response is a pulled stream), so a client that stops reading stops
+ * its reader; if the log then drops events it had not read, the reader ends
+ * with CURSOR_EXPIRED and the client resumes from its last cursor.
  */
 import { Repeater } from 'graphql-yoga';
-import type { GatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import type { RunEvent } from '../events/run-event.js';
 import type { RunLog } from './run-log.js';
 
@@ -30,6 +34,11 @@ export function followRun(log: RunLog, afterSeq: number): AsyncIterableIterator<
     });
     try {
       while (!stopped) {
+        if (!log.covers(position)) {
+          // the log dropped events this reader had not read yet: say so, never skip
+          await push({ kind: 'Interrupted', error: expired() });
+          break;
+        }
         const batch = log.eventsAfter(position);
         for (const event of batch) {
           await push(event);
@@ -43,7 +52,7 @@ export function followRun(log: RunLog, afterSeq: number): AsyncIterableIterator<
           await push({ kind: 'Interrupted', error: interruption });
           break;
         }
-        if (log.eventsAfter(position).length === 0) {
+        if (log.covers(position) && log.eventsAfter(position).length === 0) {
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
@@ -55,4 +64,11 @@ export function followRun(log: RunLog, afterSeq: number): AsyncIterableIterator<
       stop();
     }
   });
+}
+
+function expired(): GatewayError {
+  return new GatewayError(
+    'CURSOR_EXPIRED',
+    'This subscription fell behind the events the gateway keeps for the run; resume from your last cursor to learn whether it is still covered.',
+  );
 }

@@ -12,7 +12,7 @@ import type { EngineEvent } from '../events/engine-event.js';
 import { decodeCursor } from './cursor.js';
 import { type EagerStream, eagerStream } from './eager-stream.js';
 import { type FollowItem, followRun } from './follow-run.js';
-import { RunLog } from './run-log.js';
+import { RunLog, type RunLogLimits } from './run-log.js';
 import { type RecorderOptions, RunRecorder } from './run-recorder.js';
 import type { RunSource } from './run-source.js';
 
@@ -22,12 +22,17 @@ export const CORRELATION_KEY = 'hatchet-gateway-follow';
 export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
   /** How long a finished run's log is kept (ms). */
   readonly retentionMs: number;
+  /** Per run: the log keeps at most this many events and bytes (estimated), dropping the oldest. */
+  readonly logLimits: RunLogLimits;
+  /** All runs: past this many bytes, finished logs are dropped, oldest finished first. */
+  readonly maxTotalBytes: number;
 }
 
 interface Entry {
   readonly log: RunLog;
   readonly recorder: RunRecorder;
   evictTimer?: NodeJS.Timeout;
+  finishedAt?: number;
 }
 
 /** Counts for /metrics and tests. */
@@ -40,6 +45,8 @@ export interface RunHubStats {
   readonly subscribers: number;
   /** Events held in all logs. */
   readonly events: number;
+  /** Estimated bytes held in all logs. */
+  readonly bytes: number;
 }
 
 export class RunHub {
@@ -87,7 +94,7 @@ export class RunHub {
       correlated?.early.close();
       return existing.log;
     }
-    const log = new RunLog(runId);
+    const log = new RunLog(runId, this.options.logLimits);
     const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger }, correlated);
     const entry: Entry = { log, recorder };
     this.#entries.set(runId, entry);
@@ -97,6 +104,8 @@ export class RunHub {
     });
     recorder.done.then(() => {
       if (!log.complete || this.#closed) return;
+      entry.finishedAt = Date.now();
+      this.#enforceMemoryCap();
       entry.evictTimer = setTimeout(() => {
         if (this.#entries.get(runId) === entry) this.#entries.delete(runId);
       }, this.options.retentionMs);
@@ -131,6 +140,13 @@ export class RunHub {
         'This cursor points into a run log the gateway no longer holds (restart or retention). Subscribe without `after` to replay the run from its start.',
       );
     }
+    if (cursor && !log.covers(afterSeq)) {
+      throw new GatewayError(
+        'CURSOR_EXPIRED',
+        'The events after this cursor are no longer kept (the run log is over its retention limits). Subscribe without `after` to get the events still kept.',
+      );
+    }
+    if (!cursor) afterSeq = log.oldestSeq - 1;
     if (afterSeq > log.lastSeq && log.complete) {
       throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor is past the end of the run.');
     }
@@ -145,11 +161,30 @@ export class RunHub {
   stats(): RunHubStats {
     let upstreams = 0;
     let events = 0;
+    let bytes = 0;
     for (const { log, recorder } of this.#entries.values()) {
       upstreams += recorder.upstreams;
       events += log.size;
+      bytes += log.bytes;
     }
-    return { runs: this.#entries.size, upstreams, subscribers: this.#subscribers, events };
+    return { runs: this.#entries.size, upstreams, subscribers: this.#subscribers, events, bytes };
+  }
+
+  /** Drops finished logs, oldest finished first, while all logs hold more than maxTotalBytes. */
+  #enforceMemoryCap(): void {
+    let total = 0;
+    for (const { log } of this.#entries.values()) total += log.bytes;
+    if (total <= this.options.maxTotalBytes) return;
+    const finished = [...this.#entries.entries()]
+      .filter(([, e]) => e.finishedAt !== undefined)
+      .sort(([, a], [, b]) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
+    for (const [runId, entry] of finished) {
+      if (total <= this.options.maxTotalBytes) break;
+      clearTimeout(entry.evictTimer);
+      this.#entries.delete(runId);
+      total -= entry.log.bytes;
+      this.logger.info({ runId }, 'dropped a finished run log: over RUN_LOGS_MAX_BYTES');
+    }
   }
 
   /**

@@ -3,14 +3,53 @@
  * its cursor; readers keep only a position, so however many follow a run, each
  * event is stored once. The log is complete once its terminal RunStatus event
  * is appended; nothing is appended after that.
+ *
+ * Retention: past `maxEvents` events or `maxBytes` (estimated) the oldest
+ * events are dropped. Positions never change; a reader or cursor behind the
+ * oldest kept event is told so (CURSOR_EXPIRED) instead of skipping silently.
  */
 import { randomBytes } from 'node:crypto';
 import type { GatewayError } from '../errors.js';
 import type { RunEvent, RunEventBody } from '../events/run-event.js';
 import { encodeCursor } from './cursor.js';
 
+export interface RunLogLimits {
+  readonly maxEvents: number;
+  readonly maxBytes: number;
+}
+
+const unlimited: RunLogLimits = { maxEvents: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY };
+
+/** A cheap estimate of an event's memory: its strings dominate. */
+export function estimateBytes(body: RunEventBody): number {
+  let bytes = 256;
+  switch (body.kind) {
+    case 'StreamChunk':
+    case 'FileChunk':
+      bytes += body.data.length * 2;
+      break;
+    case 'StepOutput':
+      bytes += JSON.stringify(body.output ?? null).length * 2;
+      break;
+    case 'RunStatus':
+      bytes += JSON.stringify(body.output ?? null).length * 2 + (body.error?.length ?? 0) * 2;
+      break;
+    case 'StepStatus':
+      bytes += (body.error?.length ?? 0) * 2;
+      break;
+    case 'StreamGap':
+      bytes += body.reason.length * 2;
+      break;
+  }
+  return bytes;
+}
+
 export class RunLog {
-  readonly #events: RunEvent[] = [];
+  #events: RunEvent[] = [];
+  /** Seq of #events[0]. */
+  #firstSeq = 1;
+  #bytes = 0;
+  readonly #sizes: number[] = [];
   readonly #listeners = new Set<() => void>();
   #complete = false;
   #interruption: GatewayError | undefined;
@@ -18,7 +57,10 @@ export class RunLog {
   /** Identifies this recording of the run: cursors of another recording do not apply to it. */
   readonly epoch = randomBytes(6).toString('base64url');
 
-  constructor(readonly runId: string) {}
+  constructor(
+    readonly runId: string,
+    private readonly limits: RunLogLimits = unlimited,
+  ) {}
 
   /** True once the terminal RunStatus event is in the log. */
   get complete(): boolean {
@@ -39,27 +81,48 @@ export class RunLog {
 
   /** Seq of the last event, 0 when empty. */
   get lastSeq(): number {
+    return this.#firstSeq + this.#events.length - 1;
+  }
+
+  /** Seq of the oldest event kept; a position below `oldestSeq - 1` has expired. */
+  get oldestSeq(): number {
+    return this.#firstSeq;
+  }
+
+  /** Whether a reader at `position` (the seq it last read) can still continue without a hole. */
+  covers(position: number): boolean {
+    return Math.max(0, position) >= this.#firstSeq - 1;
+  }
+
+  /** Events held now. */
+  get size(): number {
     return this.#events.length;
   }
 
-  get size(): number {
-    return this.#events.length;
+  /** Estimated bytes held now. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Appends and wakes readers; returns the stored event. */
   append(body: RunEventBody, at: Date): RunEvent {
     if (this.#complete) throw new Error(`run ${this.runId}: log is complete, cannot append ${body.kind}`);
-    const seq = this.#events.length + 1;
+    const seq = this.lastSeq + 1;
     const event: RunEvent = { ...body, runId: this.runId, seq, cursor: encodeCursor(this.runId, this.epoch, seq), at };
+    const size = estimateBytes(body);
     this.#events.push(event);
+    this.#sizes.push(size);
+    this.#bytes += size;
     if (body.kind === 'RunStatus') this.#complete = true;
+    this.#trim();
     this.#notify();
     return event;
   }
 
-  /** Events after `seq` (exclusive), in order. */
+  /** Events after `seq` (exclusive), in order; empty when `seq` is not covered. */
   eventsAfter(seq: number): readonly RunEvent[] {
-    return this.#events.slice(Math.max(0, seq));
+    if (!this.covers(seq)) return [];
+    return this.#events.slice(Math.max(0, seq - this.#firstSeq + 1));
   }
 
   /** Calls `listener` after every append; returns the unsubscribe function. */
@@ -72,6 +135,24 @@ export class RunLog {
 
   get listenerCount(): number {
     return this.#listeners.size;
+  }
+
+  /** Drops the oldest events past the limits; the newest event always stays. */
+  #trim(): void {
+    let drop = 0;
+    let bytes = this.#bytes;
+    while (
+      this.#events.length - drop > 1 &&
+      (this.#events.length - drop > this.limits.maxEvents || bytes > this.limits.maxBytes)
+    ) {
+      bytes -= this.#sizes[drop] ?? 0;
+      drop++;
+    }
+    if (drop === 0) return;
+    this.#events = this.#events.slice(drop);
+    this.#sizes.splice(0, drop);
+    this.#bytes = bytes;
+    this.#firstSeq += drop;
   }
 
   #notify(): void {

@@ -30,6 +30,9 @@ export type GatewayConfig = Pick<
   | 'RECONCILE_INTERVAL_MS'
   | 'STREAM_SETTLE_MS'
   | 'RUN_LOG_RETENTION_MS'
+  | 'RUN_LOG_MAX_EVENTS'
+  | 'RUN_LOG_MAX_BYTES'
+  | 'RUN_LOGS_MAX_BYTES'
 >;
 
 export interface Gateway {
@@ -56,6 +59,8 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       lookupTimeoutMs: config.RUN_LOOKUP_TIMEOUT_MS,
       nameWaitMs: 5_000,
       retentionMs: config.RUN_LOG_RETENTION_MS,
+      logLimits: { maxEvents: config.RUN_LOG_MAX_EVENTS, maxBytes: config.RUN_LOG_MAX_BYTES },
+      maxTotalBytes: config.RUN_LOGS_MAX_BYTES,
     },
     logger,
   );

@@ -26,5 +26,6 @@ export function createMetrics(runs: RunHub): Registry {
   gauge('hatchet_gateway_subscribers', 'Clients following a run now.', () => runs.stats().subscribers);
   gauge('hatchet_gateway_runs', 'Runs whose log is held in memory.', () => runs.stats().runs);
   gauge('hatchet_gateway_events', 'Events held in all run logs.', () => runs.stats().events);
+  gauge('hatchet_gateway_log_bytes', 'Estimated bytes held in all run logs.', () => runs.stats().bytes);
   return registry;
 }

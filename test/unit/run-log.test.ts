@@ -260,3 +260,42 @@ describe('followRun', () => {
     expect(log.listenerCount).toBe(0);
   });
 });
+
+describe('RunLog retention', () => {
+  it('should drop the oldest events past maxEvents and keep positions unchanged', () => {
+    const log = new RunLog(RUN, { maxEvents: 3, maxBytes: Number.POSITIVE_INFINITY });
+    for (let i = 0; i < 5; i++) log.append(chunk(`c${i}`), AT);
+    expect(log.size).toBe(3);
+    expect(log.oldestSeq).toBe(3);
+    expect(log.lastSeq).toBe(5);
+    expect(log.eventsAfter(2).map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(log.covers(2)).toBe(true);
+    expect(log.covers(1)).toBe(false);
+    expect(log.eventsAfter(1)).toEqual([]);
+  });
+
+  it('should drop the oldest events past maxBytes, always keeping the newest', () => {
+    const log = new RunLog(RUN, { maxEvents: Number.POSITIVE_INFINITY, maxBytes: 1_000 });
+    log.append(chunk('x'.repeat(300)), AT);
+    log.append(chunk('y'.repeat(300)), AT);
+    expect(log.size).toBe(1);
+    expect(log.bytes).toBeLessThanOrEqual(1_000);
+    log.append(chunk('z'.repeat(5_000)), AT);
+    expect(log.size).toBe(1);
+    expect(log.eventsAfter(log.oldestSeq - 1).map((e) => ('data' in e ? e.data.slice(0, 1) : ''))).toEqual(['z']);
+  });
+
+  it('should end a reader that fell behind the kept events with CURSOR_EXPIRED instead of skipping', async () => {
+    const log = new RunLog(RUN, { maxEvents: 2, maxBytes: Number.POSITIVE_INFINITY });
+    log.append(chunk('a'), AT);
+    const reader = followRun(log, 0);
+    const first = await reader.next();
+    expect(first.value).toMatchObject({ seq: 1 });
+    for (let i = 0; i < 4; i++) log.append(chunk(`b${i}`), AT); // seq 2..5; only 4 and 5 are kept
+    const next = await reader.next();
+    expect(next.value).toMatchObject({ kind: 'Interrupted' });
+    expect((next.value as { error: GatewayError }).error.code).toBe('CURSOR_EXPIRED');
+    expect((await reader.next()).done).toBe(true);
+    expect(log.listenerCount).toBe(0);
+  });
+});
