@@ -6,11 +6,12 @@
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
 import { alwaysFailsWorkflow } from './always-fails.js';
 import { multiStepWorkflow } from './multi-step.js';
+import { retryOnceWorkflow } from './retry-once.js';
 import { streamFileWorkflow } from './stream-file.js';
 import { streamTextWorkflow } from './stream-text.js';
 
 /** The example workflows' names: a contract with the tests and the web page. */
-export const exampleWorkflowNames = ['stream-text', 'stream-file', 'multi-step', 'always-fails'] as const;
+export const exampleWorkflowNames = ['stream-text', 'stream-file', 'multi-step', 'always-fails', 'retry-once'] as const;
 
 export interface ExampleWorker {
   stop(): Promise<void>;
@@ -24,6 +25,7 @@ export async function startExampleWorker(hatchet: HatchetClient, name = 'gateway
       streamFileWorkflow(hatchet),
       multiStepWorkflow(hatchet),
       alwaysFailsWorkflow(hatchet),
+      retryOnceWorkflow(hatchet),
     ],
     slots: 20,
     // the gateway and the tests own the process: no signal handler that calls process.exit

@@ -8,7 +8,8 @@
  *   STARTED always precedes COMPLETED, FAILED and TIMED_OUT (a chunk or a
  *   terminal status implies them when the engine's own event was missed);
  * - a retry starts a new attempt: its statuses start again from QUEUED with
- *   `attempt` + 1, and every chunk carries the attempt it belongs to;
+ *   `attempt` + 1, and every chunk carries the attempt it belongs to (the
+ *   engine announces no retry: see #retryStartedBy);
  * - stream chunks keep the engine's order, and a hole in the engine's per-step
  *   chunk index becomes an explicit StreamGap instead of silent loss;
  * - the run's terminal status comes only from REST state, never from the
@@ -97,8 +98,8 @@ export class RunTracker {
    */
   fromEngineEvent(event: EngineEvent, now = 0): RunEventBody[] {
     if (this.#finished || event.resourceType !== 'STEP_RUN') return [];
-    const attempt = event.retryCount === null ? null : event.retryCount + 1;
     const out: RunEventBody[] = this.flushStale(now);
+    const attempt = event.retryCount === null ? this.#retryStartedBy(event) : event.retryCount + 1;
     const step = this.#step(event.resourceId, attempt, out);
     switch (event.eventType) {
       case 'STARTED':
@@ -189,6 +190,19 @@ export class RunTracker {
       output: status === 'COMPLETED' ? toJson(snapshot.output) : null,
       error: status === 'FAILED' ? runError(snapshot) : null,
     };
+  }
+
+  /**
+   * The engine sends no event when a retry starts, and its chunks carry no
+   * retry count, only an index that starts again from 0. A chunk of a step
+   * whose attempt FAILED or TIMED_OUT therefore opens the next attempt, unless
+   * its index continues the failed attempt's chunks (a late chunk of it).
+   */
+  #retryStartedBy(event: EngineEvent): number | null {
+    const step = this.#steps.get(event.resourceId);
+    if (event.eventType !== 'STREAM' || !step || (step.status !== 'FAILED' && step.status !== 'TIMED_OUT')) return null;
+    const continues = event.eventIndex !== null && step.nextChunkIndex > 0 && event.eventIndex >= step.nextChunkIndex;
+    return continues ? null : step.attempt + 1;
   }
 
   #step(taskId: string, attempt: number | null, out: RunEventBody[]): StepState {

@@ -50,8 +50,8 @@ export type RunEventsSubscriptionVariables = Exact<{
 export type RunEventsSubscription = { __typename: 'Subscription', workflowRunEvents:
     | { __typename: 'FileChunkEvent', cursor: string, runId: string, at: string, stepId: string, stepName: string, fileId: string, name: string, mimeType: string, index: number, count: number, size: number, sha256: string, data: string }
     | { __typename: 'RunStatusEvent', cursor: string, runId: string, at: string, output: unknown, error: string | null, runStatus: RunStatus }
-    | { __typename: 'StepOutputEvent', cursor: string, runId: string, at: string, stepId: string, stepName: string, output: unknown }
+    | { __typename: 'StepOutputEvent', cursor: string, runId: string, at: string, stepId: string, stepName: string, output: unknown, attempt: number | null }
     | { __typename: 'StepStatusEvent', cursor: string, runId: string, at: string, stepId: string, stepName: string, status: StepStatus, error: string | null, attempt: number | null }
-    | { __typename: 'StreamChunkEvent', cursor: string, runId: string, at: string, stepId: string, stepName: string, data: string }
+    | { __typename: 'StreamChunkEvent', cursor: string, runId: string, at: string, stepId: string, stepName: string, data: string, attempt: number | null }
     | { __typename: 'StreamGapEvent', cursor: string, runId: string, at: string, stepId: string, stepName: string, missedChunks: number | null, reason: string }
    };

@@ -12,8 +12,8 @@ export const RUN_EVENTS = /* GraphQL */ `
       __typename
       ... on RunEvent { cursor runId at }
       ... on StepStatusEvent { stepId stepName status error attempt }
-      ... on StepOutputEvent { stepId stepName output }
-      ... on StreamChunkEvent { stepId stepName data }
+      ... on StepOutputEvent { stepId stepName output attempt }
+      ... on StreamChunkEvent { stepId stepName data attempt }
       ... on FileChunkEvent { stepId stepName fileId name mimeType index count size sha256 data }
       ... on StreamGapEvent { stepId stepName missedChunks reason }
       ... on RunStatusEvent { runStatus: status output error }

@@ -105,6 +105,20 @@ describe('the engine listener (raw, no gateway)', () => {
     expect(r.details.run.status).toBe('FAILED');
   });
 
+  it('should give retry-once no event when the retry starts, and chunk indexes that start again from 0', async () => {
+    const r = await record('retry-once', {});
+    expect(stepEvents(r, 'FAILED').map((e) => e.retryCount)).toEqual([0]);
+    // the task is created once: the retry has no STARTED of its own
+    expect(stepEvents(r, 'STARTED').map((e) => e.retryCount)).toEqual([0]);
+    expect(stepEvents(r, 'COMPLETED').map((e) => e.retryCount)).toEqual([1]);
+    const chunks = stepEvents(r, 'STREAM');
+    expect(chunks.map((e) => e.payload)).toEqual(['attempt 1 running\n', 'attempt 2 running\n']);
+    expect(chunks.map((e) => [e.eventIndex, e.retryCount])).toEqual([
+      [0, null],
+      [0, null],
+    ]);
+  });
+
   it('should give stream-file framed chunks as STREAM events', async () => {
     const r = await record('stream-file', { sizeBytes: 5000, seed: 7 });
     const chunks = stepEvents(r, 'STREAM');

@@ -146,6 +146,28 @@ describe('workflowRunEvents over graphql-ws', () => {
     expect(JSON.stringify(events)).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
+  it('should tag each attempt of a retried step, its statuses and its chunks', async () => {
+    const runId = await trigger('retry-once');
+    const events = await follow(runId);
+    expectWellFormed(events, runId);
+    const story = events
+      .filter((e) => e.__typename !== 'RunStatusEvent')
+      .map((e) => `${e.attempt}:${e.status ?? e.data ?? e.__typename}`);
+    expect(story).toEqual([
+      '1:QUEUED',
+      '1:STARTED',
+      '1:attempt 1 running\n',
+      '1:FAILED',
+      '2:QUEUED',
+      '2:STARTED',
+      '2:attempt 2 running\n',
+      '2:COMPLETED',
+      '2:StepOutputEvent',
+    ]);
+    expect(events.find((e) => e.status === 'FAILED')?.error).toBe('first attempt fails on purpose');
+    expect(events.at(-1)).toMatchObject({ runStatus: 'COMPLETED', output: { attempt: 2 } });
+  });
+
   it('should stream the stream-file PNG as file chunks that reassemble to the sha256 the step returned', async () => {
     const runId = await trigger('stream-file');
     const events = await follow(runId);

@@ -910,6 +910,41 @@ describe('toRunSnapshot', () => {
   });
 });
 
+describe('RunTracker on a recorded retry', () => {
+  it('should open attempt 2 at the first chunk after attempt 1 failed, though the engine announced no retry', () => {
+    const { bodies } = replay(loadFixture('retry-once'));
+    const story = bodies
+      .filter((b) => b.kind !== 'RunStatus')
+      .map(
+        (b) =>
+          `${'attempt' in b ? b.attempt : ''}:${b.kind === 'StepStatus' ? b.status : b.kind === 'StreamChunk' ? b.data : b.kind}`,
+      );
+    expect(story).toEqual([
+      '1:QUEUED',
+      '1:STARTED',
+      '1:attempt 1 running\n',
+      '1:FAILED',
+      '2:QUEUED',
+      '2:STARTED',
+      '2:attempt 2 running\n',
+      '2:COMPLETED',
+      '2:StepOutput',
+    ]);
+    expect(runStatuses(bodies)).toMatchObject([{ status: 'COMPLETED', output: { attempt: 2 } }]);
+  });
+
+  it('should keep a late chunk that continues the failed attempt under that attempt', () => {
+    const tracker = namedTracker();
+    const bodies = feed(tracker, [
+      [chunk(0, 'a')],
+      [event({ eventType: 'FAILED', retryCount: 0, payload: '{"message":"x"}' })],
+      [chunk(1, 'late')],
+      [chunk(0, 'retry')],
+    ]);
+    expect(textChunks(bodies).map((c) => `${c.attempt}:${c.data}`)).toEqual(['1:a', '1:late', '2:retry']);
+  });
+});
+
 describe('RunTracker regressions', () => {
   it('should emit what a failed attempt still held, with its gap, before the retry starts over', () => {
     const tracker = namedTracker(1_000);
