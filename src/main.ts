@@ -7,18 +7,36 @@ import { pino } from 'pino';
 import { startExampleWorker } from '../examples/workers/worker.js';
 import { loadConfig } from './config.js';
 import { connectEngine } from './engine/connect-engine.js';
-import { writeEmbeddedConnection } from './engine/embedded-connection.js';
+import { removeEmbeddedConnection, writeEmbeddedConnection } from './engine/embedded-connection.js';
 import { createHatchetAdapter } from './engine/hatchet-adapter.js';
 import { startGateway } from './server/create-gateway.js';
 
-const config = loadConfig();
+/** Start-up failures (bad config, no engine, port taken) print their message, not a stack. */
+function fail(error: unknown): never {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    return fail(error);
+  }
+})();
 const logger = pino({ level: config.LOG_LEVEL });
 
-const engine = await connectEngine(config);
+const engine = await connectEngine(config).catch(fail);
 logger.info({ mode: engine.mode }, 'engine connected');
 if (engine.mode === 'embedded') await writeEmbeddedConnection(engine.hatchet);
 const worker = config.START_EXAMPLE_WORKER ? await startExampleWorker(engine.hatchet) : undefined;
-const gateway = await startGateway({ config, engine: createHatchetAdapter(engine.hatchet), logger });
+const gateway = await startGateway({ config, engine: createHatchetAdapter(engine.hatchet), logger }).catch(
+  async (error: unknown) => {
+    await worker?.stop();
+    await engine.stop();
+    return fail(error);
+  },
+);
 
 process.stdout.write(`\nGraphiQL: ${gateway.url}\n\n`);
 
@@ -30,6 +48,7 @@ async function shutdown(signal: string): Promise<void> {
   await gateway.stop();
   await worker?.stop();
   await engine.stop();
+  if (engine.mode === 'embedded') await removeEmbeddedConnection();
   process.exit(0);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));

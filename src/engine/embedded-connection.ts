@@ -4,7 +4,7 @@
  * reads it when HATCHET_CLIENT_TOKEN is not set. The file is git-ignored and
  * only readable by its owner.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
@@ -22,6 +22,11 @@ export async function writeEmbeddedConnection(hatchet: HatchetClient): Promise<v
   ];
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+}
+
+/** Forgets the connection once the engine stopped, so no worker tries a dead one. */
+export async function removeEmbeddedConnection(): Promise<void> {
+  await rm(file, { force: true });
 }
 
 /** The embedded engine's connection as env vars, or undefined when none was written. */

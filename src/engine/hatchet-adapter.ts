@@ -148,6 +148,22 @@ export function toRunSnapshot(runId: string, details: RawRunDetails): RunSnapsho
   };
 }
 
+/** REST calls to the engine give up after this long: the SDK's client has no timeout of its own. */
+const REST_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(promise: Promise<T>, doing: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer from the engine after ${REST_TIMEOUT_MS} ms ${doing}`)),
+        REST_TIMEOUT_MS,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Both ports over one Hatchet client. */
 export function createHatchetAdapter(hatchet: HatchetClient): RunSource & WorkflowGateway {
   return {
@@ -168,7 +184,7 @@ export function createHatchetAdapter(hatchet: HatchetClient): RunSource & Workfl
     async snapshot(runId) {
       if (!isRunId(runId)) return null;
       try {
-        const details = (await hatchet.runs.get(runId)) as unknown as RawRunDetails;
+        const details = (await withTimeout(hatchet.runs.get(runId), 'reading a run')) as unknown as RawRunDetails;
         return toRunSnapshot(runId, details);
       } catch (error) {
         const status = httpStatus(error);
@@ -191,7 +207,7 @@ export function createHatchetAdapter(hatchet: HatchetClient): RunSource & Workfl
 
     async cancel(runId) {
       try {
-        await hatchet.runs.cancel({ ids: [runId] });
+        await withTimeout(hatchet.runs.cancel({ ids: [runId] }), 'cancelling a run');
       } catch (error) {
         throw translate(error, `cancelling run ${runId}`);
       }
@@ -199,7 +215,7 @@ export function createHatchetAdapter(hatchet: HatchetClient): RunSource & Workfl
 
     async listWorkflows() {
       try {
-        const list = await hatchet.workflows.list({ limit: 500 });
+        const list = await withTimeout(hatchet.workflows.list({ limit: 500 }), 'listing workflows');
         return (list.rows ?? []).map((w) => w.name);
       } catch (error) {
         throw translate(error, 'listing workflows');

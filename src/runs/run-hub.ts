@@ -11,7 +11,7 @@ import { GatewayError } from '../errors.js';
 import type { EngineEvent } from '../events/engine-event.js';
 import { decodeCursor } from './cursor.js';
 import { type EagerStream, eagerStream } from './eager-stream.js';
-import { type FollowItem, followRun } from './follow-run.js';
+import { counted, type FollowItem, followRun } from './follow-run.js';
 import { RunLog, type RunLogLimits } from './run-log.js';
 import { type RecorderOptions, RunRecorder } from './run-recorder.js';
 import type { RunSource } from './run-source.js';
@@ -26,6 +26,8 @@ export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
   readonly logLimits: RunLogLimits;
   /** All runs: past this many bytes, finished logs are dropped, oldest finished first. */
   readonly maxTotalBytes: number;
+  /** How long close() waits for recorders to stop (ms). */
+  readonly stopTimeoutMs: number;
 }
 
 interface Entry {
@@ -79,7 +81,9 @@ export class RunHub {
       early.close();
       throw error;
     }
-    this.record(runId, { early, metadata: correlation });
+    // the run exists now: its id is the answer even if shutdown began meanwhile
+    if (this.#closed) early.close();
+    else this.record(runId, { early, metadata: correlation });
     return runId;
   }
 
@@ -88,7 +92,10 @@ export class RunHub {
     runId: string,
     correlated?: { readonly early: EagerStream<EngineEvent>; readonly metadata: { key: string; value: string } },
   ): RunLog {
-    if (this.#closed) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+    if (this.#closed) {
+      correlated?.early.close();
+      throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+    }
     const existing = this.#entries.get(runId);
     if (existing) {
       correlated?.early.close();
@@ -105,11 +112,11 @@ export class RunHub {
     recorder.done.then(() => {
       if (!log.complete || this.#closed) return;
       entry.finishedAt = Date.now();
-      this.#enforceMemoryCap();
       entry.evictTimer = setTimeout(() => {
         if (this.#entries.get(runId) === entry) this.#entries.delete(runId);
       }, this.options.retentionMs);
       entry.evictTimer.unref();
+      this.#enforceMemoryCap();
     });
     return log;
   }
@@ -131,9 +138,7 @@ export class RunHub {
       epoch = decoded.epoch;
     }
     const log = this.record(runId);
-    const entry = this.#entries.get(runId);
-    if (!entry) throw new GatewayError('RUN_NOT_FOUND', `Run ${runId} is not known to the engine.`);
-    await entry.recorder.ready();
+    await (this.#entries.get(runId) as Entry).recorder.ready();
     if (epoch !== undefined && epoch !== log.epoch) {
       throw new GatewayError(
         'CURSOR_EXPIRED',
@@ -150,12 +155,15 @@ export class RunHub {
     if (afterSeq > log.lastSeq && log.complete) {
       throw new GatewayError('BAD_USER_INPUT', 'The `after` cursor is past the end of the run.');
     }
-    this.#subscribers++;
-    const events = followRun(log, afterSeq);
-    const release = () => {
-      this.#subscribers--;
-    };
-    return withFinally(events, release);
+    return counted(
+      followRun(log, afterSeq),
+      () => {
+        this.#subscribers++;
+      },
+      () => {
+        this.#subscribers--;
+      },
+    );
   }
 
   stats(): RunHubStats {
@@ -194,45 +202,23 @@ export class RunHub {
   async close(): Promise<void> {
     this.#closed = true;
     const entries = [...this.#entries.values()];
-    const reason = new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down; resume from your last cursor.');
+    const reason = new GatewayError(
+      'SHUTTING_DOWN',
+      'The gateway is shutting down; subscribe again (with your last cursor; on CURSOR_EXPIRED, without it).',
+    );
     for (const entry of entries) {
       clearTimeout(entry.evictTimer);
       entry.log.interrupt(reason);
     }
-    await Promise.all(entries.map((e) => e.recorder.stop()));
+    // a recorder waiting on an engine that does not answer must not hold shutdown
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(entries.map((e) => e.recorder.stop())),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.options.stopTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     this.#entries.clear();
   }
-}
-
-/** Calls `release` exactly once when the iterator ends, however it ends. */
-function withFinally<T>(iterator: AsyncIterableIterator<T>, release: () => void): AsyncIterableIterator<T> {
-  let released = false;
-  const once = () => {
-    if (!released) {
-      released = true;
-      release();
-    }
-  };
-  return {
-    async next() {
-      const result = await iterator.next().catch((error: unknown) => {
-        once();
-        throw error;
-      });
-      if (result.done) once();
-      return result;
-    },
-    async return(value?: unknown) {
-      once();
-      return iterator.return ? iterator.return(value) : { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      once();
-      if (iterator.throw) return iterator.throw(error);
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
 }

@@ -45,11 +45,13 @@ export function estimateBytes(body: RunEventBody): number {
 }
 
 export class RunLog {
+  /** Kept events are #events[#head..]; the dropped prefix is compacted away now and then. */
   #events: RunEvent[] = [];
-  /** Seq of #events[0]. */
+  #sizes: number[] = [];
+  #head = 0;
+  /** Seq of #events[#head]. */
   #firstSeq = 1;
   #bytes = 0;
-  readonly #sizes: number[] = [];
   readonly #listeners = new Set<() => void>();
   #complete = false;
   #interruption: GatewayError | undefined;
@@ -81,7 +83,7 @@ export class RunLog {
 
   /** Seq of the last event, 0 when empty. */
   get lastSeq(): number {
-    return this.#firstSeq + this.#events.length - 1;
+    return this.#firstSeq + this.size - 1;
   }
 
   /** Seq of the oldest event kept; a position below `oldestSeq - 1` has expired. */
@@ -96,7 +98,7 @@ export class RunLog {
 
   /** Events held now. */
   get size(): number {
-    return this.#events.length;
+    return this.#events.length - this.#head;
   }
 
   /** Estimated bytes held now. */
@@ -122,7 +124,13 @@ export class RunLog {
   /** Events after `seq` (exclusive), in order; empty when `seq` is not covered. */
   eventsAfter(seq: number): readonly RunEvent[] {
     if (!this.covers(seq)) return [];
-    return this.#events.slice(Math.max(0, seq - this.#firstSeq + 1));
+    return this.#events.slice(this.#head + Math.max(0, seq - this.#firstSeq + 1));
+  }
+
+  /** The event at `seq`, when it is kept. */
+  eventAt(seq: number): RunEvent | undefined {
+    if (seq < this.#firstSeq || seq > this.lastSeq) return undefined;
+    return this.#events[this.#head + seq - this.#firstSeq];
   }
 
   /** Calls `listener` after every append; returns the unsubscribe function. */
@@ -137,22 +145,22 @@ export class RunLog {
     return this.#listeners.size;
   }
 
-  /** Drops the oldest events past the limits; the newest event always stays. */
+  /**
+   * Drops the oldest events past the limits; the newest event always stays.
+   * Dropping moves a head index; the arrays are compacted only once the dropped
+   * prefix is as long as what is kept, so an append stays O(1) amortized.
+   */
   #trim(): void {
-    let drop = 0;
-    let bytes = this.#bytes;
-    while (
-      this.#events.length - drop > 1 &&
-      (this.#events.length - drop > this.limits.maxEvents || bytes > this.limits.maxBytes)
-    ) {
-      bytes -= this.#sizes[drop] ?? 0;
-      drop++;
+    while (this.size > 1 && (this.size > this.limits.maxEvents || this.#bytes > this.limits.maxBytes)) {
+      this.#bytes -= this.#sizes[this.#head] ?? 0;
+      this.#head++;
+      this.#firstSeq++;
     }
-    if (drop === 0) return;
-    this.#events = this.#events.slice(drop);
-    this.#sizes.splice(0, drop);
-    this.#bytes = bytes;
-    this.#firstSeq += drop;
+    if (this.#head > 0 && this.#head >= this.size) {
+      this.#events = this.#events.slice(this.#head);
+      this.#sizes = this.#sizes.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   #notify(): void {

@@ -38,7 +38,6 @@ export class RunRecorder {
   #runTerminalSince: number | null = null;
   #chain: Promise<void> = Promise.resolve();
   #listenerAttached = false;
-  #upstreams = 0;
   /** The engine sent a run-level (terminal, or early DAG) event: REST decides now. */
   #sawRunEvent = false;
   readonly #ready: Promise<RunSnapshot>;
@@ -82,7 +81,7 @@ export class RunRecorder {
 
   /** 1 while an engine listener is attached, else 0. */
   get upstreams(): number {
-    return this.#upstreams;
+    return this.#listenerAttached ? 1 : 0;
   }
 
   /** Stops recording (shutdown); the log stays as it is. */
@@ -95,12 +94,24 @@ export class RunRecorder {
     return this.#abort.signal.aborted || this.#tracker.finished;
   }
 
+  /**
+   * Waits until the engine knows the run. REST can lag behind a trigger, and a
+   * passing engine error must not end a recording that already started.
+   */
   async #lookup(): Promise<RunSnapshot> {
     const deadline = Date.now() + this.options.lookupTimeoutMs;
+    let lastError: unknown;
     for (;;) {
-      const snapshot = await this.source.snapshot(this.runId);
-      if (snapshot) return snapshot;
-      if (Date.now() >= deadline || this.#abort.signal.aborted) {
+      if (this.#abort.signal.aborted) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+      try {
+        const snapshot = await this.source.snapshot(this.runId);
+        if (snapshot) return snapshot;
+        lastError = undefined;
+      } catch (error) {
+        lastError = error;
+      }
+      if (Date.now() >= deadline) {
+        if (lastError) throw lastError;
         throw new GatewayError('RUN_NOT_FOUND', `Run ${this.runId} is not known to the engine.`);
       }
       await sleep(250, this.#abort.signal);
@@ -140,16 +151,18 @@ export class RunRecorder {
     let stream: AsyncIterable<EngineEvent> | undefined = this.#early;
     while (!this.#stopped) {
       this.#listenerAttached = true;
-      this.#upstreams = 1;
       let hungUp = false;
       try {
         for await (const event of stream ?? this.source.listen(this.#target, this.#abort.signal)) {
           failures = 0;
+          // child runs inherit their parent's metadata, so a listener by
+          // correlation also carries their events: they are not this run's
+          if (event.workflowRunId && event.workflowRunId !== this.runId) continue;
           await this.#serial(() => this.#onEngineEvent(event));
-          // a run-level event means "look at REST now"; the engine hangs up after it anyway
-          if (event.resourceType === 'WORKFLOW_RUN' || event.hangup) {
+          // a run-level event means "look at REST now"
+          if (event.resourceType === 'WORKFLOW_RUN') this.#sawRunEvent = true;
+          if (event.hangup) {
             hungUp = true;
-            this.#sawRunEvent = true;
             break;
           }
         }
@@ -158,7 +171,6 @@ export class RunRecorder {
         this.options.logger.warn({ runId: this.runId, err: error }, 'engine listener failed; re-attaching');
       } finally {
         this.#listenerAttached = false;
-        this.#upstreams = 0;
         this.#early?.close();
         stream = undefined;
       }

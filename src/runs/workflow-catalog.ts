@@ -7,7 +7,8 @@ import { GatewayError } from '../errors.js';
 import type { WorkflowGateway } from './run-source.js';
 
 export class WorkflowCatalog {
-  #cached: { names: string[]; at: number } | undefined;
+  /** The promise is cached, so concurrent callers share one REST call. */
+  #cached: { names: Promise<string[]>; at: number } | undefined;
 
   constructor(
     private readonly engine: WorkflowGateway,
@@ -19,25 +20,32 @@ export class WorkflowCatalog {
   async list(): Promise<string[]> {
     const now = Date.now();
     if (!this.#cached || now - this.#cached.at > this.ttlMs) {
-      const registered = await this.engine.listWorkflows();
-      const allowed = this.allowList.length > 0 ? registered.filter((n) => this.allowList.includes(n)) : registered;
-      this.#cached = { names: [...new Set(allowed)].sort(), at: now };
+      const names = this.engine.listWorkflows().then((registered) => {
+        const allowed = this.allowList.length > 0 ? registered.filter((n) => this.allowList.includes(n)) : registered;
+        return [...new Set(allowed)].sort();
+      });
+      this.#cached = { names, at: now };
+      names.catch(() => {
+        if (this.#cached?.names === names) this.#cached = undefined; // do not cache a failure
+      });
     }
     return this.#cached.names;
   }
 
   /** Throws WORKFLOW_NOT_FOUND unless `name` may be triggered. */
   async assertTriggerable(name: string): Promise<void> {
+    const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
     if (this.allowList.length > 0 && !this.allowList.includes(name)) {
-      throw new GatewayError('WORKFLOW_NOT_FOUND', `Workflow "${name}" is not one this gateway may trigger.`);
+      throw new GatewayError('WORKFLOW_NOT_FOUND', `Workflow "${shown}" is not one this gateway may trigger.`);
     }
     let names = await this.list();
-    if (!names.includes(name)) {
-      this.#cached = undefined; // it may have been registered since the last look
+    // it may have been registered since the last look: look again, at most once a second
+    if (!names.includes(name) && this.#cached && Date.now() - this.#cached.at > 1_000) {
+      this.#cached = undefined;
       names = await this.list();
     }
     if (!names.includes(name)) {
-      throw new GatewayError('WORKFLOW_NOT_FOUND', `Workflow "${name}" is not registered on the engine.`);
+      throw new GatewayError('WORKFLOW_NOT_FOUND', `Workflow "${shown}" is not registered on the engine.`);
     }
   }
 }

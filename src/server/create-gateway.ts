@@ -6,7 +6,7 @@
  * releases every recorder, so nothing outlives it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -61,6 +61,7 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       retentionMs: config.RUN_LOG_RETENTION_MS,
       logLimits: { maxEvents: config.RUN_LOG_MAX_EVENTS, maxBytes: config.RUN_LOG_MAX_BYTES },
       maxTotalBytes: config.RUN_LOGS_MAX_BYTES,
+      stopTimeoutMs: config.SHUTDOWN_GRACE_MS,
     },
     logger,
   );
@@ -84,12 +85,19 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
 
   const metrics = createMetrics(runs);
 
+  let stopping: Promise<void> | undefined;
   const server = createServer((req, res) => {
-    void route(req, res);
+    route(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) json(res, 500, { status: 'error' });
+      else res.destroy();
+    });
   });
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    // a load balancer stops sending new clients once shutdown began
+    if (path === '/readyz' && stopping) return json(res, 503, { status: 'shutting down' });
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.contentType });
       res.end(await metrics.metrics());
@@ -97,7 +105,7 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     }
     if (path === '/readyz') {
       try {
-        await withTimeout(engine.listWorkflows(), 3_000);
+        await engine.listWorkflows();
         return json(res, 200, { status: 'ready' });
       } catch {
         return json(res, 503, { status: 'engine unavailable' });
@@ -105,12 +113,6 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     }
     return yoga.handle(req, res);
   }
-
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
 
   const wsServer = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never);
 
@@ -125,9 +127,10 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${config.GRAPHQL_PATH}`;
 
-  let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      // stop accepting; idle keep-alive connections close, requests in flight finish
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // followers get SHUTTING_DOWN and complete; give them a moment to flush
       await runs.close();
       await waitFor(() => runs.stats().subscribers === 0, config.SHUTDOWN_GRACE_MS);
@@ -135,9 +138,8 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       await waitFor(() => wsServer.clients.size === 0, 1_000);
       for (const client of wsServer.clients) client.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-      server.closeIdleConnections();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
+      // what is still open after the grace period is cut
+      server.closeAllConnections();
       await closed;
       await yoga.dispose();
     })();
@@ -151,16 +153,6 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -52,6 +52,10 @@ export function createMaskError(logger: Logger) {
     if (originalGraphQL && codeOf(originalGraphQL)) {
       return new GraphQLError(originalGraphQL.message, { ...location, extensions: { ...originalGraphQL.extensions } });
     }
+    // a variable of the wrong type: graphql wraps the scalar's own error, with no path
+    if (graphqlError && originalGraphQL && !graphqlError.path) {
+      return new GraphQLError(graphqlError.message, { ...location, extensions: { code: 'BAD_USER_INPUT' } });
+    }
     if (graphqlError && !graphqlError.originalError) return withRequestErrorCode(graphqlError);
     logger.error({ err: original }, 'unexpected error (masked)');
     return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });

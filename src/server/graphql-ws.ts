@@ -23,7 +23,8 @@ export function attachGraphqlWs(
   path: string,
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
 ): WebSocketServer {
-  const wsServer = new WebSocketServer({ server, path });
+  // operations are small: a megabyte is plenty, and ws's default (100 MiB) is an easy memory attack
+  const wsServer = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
   useServer(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHatchetAdapter, type RawRunDetails } from '../../src/engine/hatchet-adapter.js';
 import type { EngineEvent } from '../../src/events/engine-event.js';
 import { engineClient } from '../helpers/test-gateway.js';
@@ -16,7 +16,6 @@ let hatchet: HatchetClient;
 beforeAll(() => {
   hatchet = engineClient();
 });
-afterAll(() => {});
 
 interface Recording {
   workflow: string;

@@ -28,6 +28,8 @@ describe('GraphiQL', () => {
     expect(await page.text()).toContain('graphiql');
     const off = await startTestGateway({ GRAPHIQL: 'false' });
     const none = await fetch(off.url, { headers: { accept: 'text/html' } });
+    expect(none.status).toBe(406); // no GraphiQL: a browser's GET without a query is not acceptable
+    expect(none.headers.get('content-type') ?? '').not.toContain('text/html');
     expect(await none.text()).not.toContain('graphiql');
   });
 });
@@ -64,7 +66,7 @@ describe('shutdown', () => {
             received.push(value as unknown as (typeof received)[number]);
             firstEvent();
           },
-          error: () => resolve('error'),
+          error: (e) => resolve(`error ${JSON.stringify(e)} ${String(e)}`),
           complete: () => resolve('complete'),
         },
       );
@@ -76,7 +78,7 @@ describe('shutdown', () => {
     expect(await ended).toBe('complete');
     expect(received.at(-1)?.errors?.[0]?.extensions?.code).toBe('SHUTTING_DOWN');
     expect(closeCode).toBe(1001);
-    expect(gateway.runs.stats()).toEqual({ runs: 0, upstreams: 0, subscribers: 0, events: 0 });
+    expect(gateway.runs.stats()).toEqual({ runs: 0, upstreams: 0, subscribers: 0, events: 0, bytes: 0 });
     await expect(fetch(gateway.url.replace('/graphql', '/healthz'))).rejects.toThrow();
   });
 });

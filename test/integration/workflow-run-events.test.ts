@@ -236,6 +236,10 @@ describe('workflowRunEvents over graphql-ws', () => {
     expect(metricValue(metrics, 'hatchet_gateway_upstream_listeners')).toBe(1);
 
     const results = await Promise.all(followers);
+    expectWellFormed(
+      (results[0] ?? []).map((r) => r.data?.workflowRunEvents as WireEvent),
+      runId,
+    );
     const first = JSON.stringify(results[0]);
     for (const r of results) expect(JSON.stringify(r)).toBe(first);
     expect(gateway.runs.stats().subscribers).toBe(0);
