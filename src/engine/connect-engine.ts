@@ -4,16 +4,17 @@
  * - `HATCHET_CLIENT_TOKEN` set: a plain HatchetClient (Hatchet Cloud,
  *   self-hosted, Kubernetes); the SDK reads its own HATCHET_CLIENT_* settings.
  * - unset: Hatchet's embedded mode, a real engine in a sidecar process. The
- *   sidecar binary is, in order: HATCHET_CLIENT_EMBEDDED_BINARY_PATH, the
- *   project's cached build, the SDK's own download; when the download is
- *   impossible (no route to GitHub) the cached build is made with Go.
+ *   sidecar binary is, in order: HATCHET_CLIENT_EMBEDDED_BINARY_PATH; the
+ *   project's own build from the engine's Go module (built or refreshed first
+ *   when Go is on PATH, about 0.1 s when nothing changed); the SDK's download
+ *   of the official sidecar.
  * It never falls back to anything that is not a real engine.
  */
 import { HatchetClient } from '@hatchet-dev/typescript-sdk';
 import { HatchetEmbeddedClient } from '@hatchet-dev/typescript-sdk/v1/embedded.js';
 import type { Config } from '../config.js';
 import { EngineUnavailableError } from './engine-unavailable-error.js';
-import { buildSidecar, findCachedSidecar } from './sidecar-binary.js';
+import { localSidecar } from './sidecar-binary.js';
 
 export type EngineMode = 'embedded' | 'token';
 
@@ -49,33 +50,21 @@ export async function connectEngine(config: EngineConfig): Promise<EngineConnect
 }
 
 async function startEmbedded(config: EngineConfig): Promise<EngineConnection> {
-  const explicit = config.HATCHET_CLIENT_EMBEDDED_BINARY_PATH;
-  const binaryPath = explicit ?? (await findCachedSidecar());
+  let binaryPath = config.HATCHET_CLIENT_EMBEDDED_BINARY_PATH;
+  if (!binaryPath) {
+    try {
+      binaryPath = await localSidecar();
+    } catch (error) {
+      throw new EngineUnavailableError(`The engine build failed (${message(error)}). ${howToFix}`);
+    }
+  }
   try {
     return await initEmbedded(config, binaryPath);
   } catch (error) {
-    if (binaryPath !== undefined) {
-      throw new EngineUnavailableError(
-        `The embedded engine at ${binaryPath} did not start: ${message(error)}. ${howToFix}`,
-      );
-    }
-    // the SDK could not download its sidecar: build ours from the Go module
-    process.stderr.write(`hatchet embedded: download failed (${message(error)}); building the engine with Go\n`);
-    let built: string;
-    try {
-      built = await buildSidecar();
-    } catch (buildError) {
-      throw new EngineUnavailableError(
-        `No Hatchet engine: the SDK could not download the embedded sidecar (${message(error)}) and the Go build failed (${message(buildError)}). ${howToFix}`,
-      );
-    }
-    try {
-      return await initEmbedded(config, built);
-    } catch (startError) {
-      throw new EngineUnavailableError(
-        `The embedded engine at ${built} did not start: ${message(startError)}. ${howToFix}`,
-      );
-    }
+    const what = binaryPath
+      ? `The embedded engine at ${binaryPath} did not start`
+      : 'No Go to build the engine with, and the SDK could not download the embedded sidecar';
+    throw new EngineUnavailableError(`${what}: ${message(error)}. ${howToFix}`);
   }
 }
 
