@@ -30,11 +30,20 @@ if [ -x "$cached" ]; then
 else
   mkdir -p "$cache_dir"
   echo "engine:build: building the Hatchet engine $version sidecar with $(go version | cut -d' ' -f3) (first build takes a few minutes)" >&2
-  (cd "$root/engine" && CGO_ENABLED=0 go build -trimpath -o "$cached.tmp" ./cmd/hatchet-embedded-sidecar)
-  mv "$cached.tmp" "$cached"
+  # a unique temp file per build, renamed into place: two concurrent builds
+  # (e.g. two test runs) never write the same file, and the cache only ever
+  # holds a complete binary (mv within one folder is atomic)
+  tmp="$(mktemp "$cache_dir/.hatchet-embedded-sidecar.XXXXXX")"
+  trap 'rm -f "$tmp"' EXIT
+  (cd "$root/engine" && CGO_ENABLED=0 go build -trimpath -o "$tmp" ./cmd/hatchet-embedded-sidecar)
+  chmod 755 "$tmp" # mktemp makes it 0600
+  mv -f "$tmp" "$cached"
   how="built"
 fi
 mkdir -p "$(dirname "$out")"
-cp -f "$cached" "$out.tmp" && mv -f "$out.tmp" "$out"
+# same for the copy into .engine/bin: unique temp file, atomic rename
+out_tmp="$(mktemp "$(dirname "$out")/.hatchet-embedded-sidecar.XXXXXX")"
+trap 'rm -f "${tmp:-}" "$out_tmp"' EXIT
+cp -f "$cached" "$out_tmp" && chmod 755 "$out_tmp" && mv -f "$out_tmp" "$out"
 end=$(date +%s.%N)
 printf 'engine:build: %s hatchet engine %s sidecar in %.1f s -> %s\n' "$how" "$version" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$out" >&2

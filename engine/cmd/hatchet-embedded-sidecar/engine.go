@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -36,11 +37,47 @@ type engineOptions struct {
 }
 
 type runningEngine struct {
-	handshake   handshake
-	cancel      context.CancelFunc
+	handshake handshake
+	// ctx is cancelled by stop, by the caller's context, or, with the error as
+	// its cause, when engine.Run or api.Start returns on its own: a sidecar
+	// whose engine or API died must not keep answering as if it were healthy.
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
 	interruptCh chan interface{}
 	wg          sync.WaitGroup
 	once        sync.Once
+}
+
+// errStopped is the cause of a deliberate stop, to tell it apart from a failure.
+var errStopped = errors.New("engine stopped")
+
+// done is closed on a shutdown request (the caller's context), on stop, or when
+// the engine or API failed; failure tells which.
+func (e *runningEngine) done() <-chan struct{} { return e.ctx.Done() }
+
+// failure is the error of engine.Run or api.Start when one of them returned by
+// itself, nil after a deliberate stop or a cancelled caller's context.
+func (e *runningEngine) failure() error {
+	cause := context.Cause(e.ctx)
+	// context.Canceled itself (not wrapped) is the parent's shutdown request
+	if cause == nil || cause == errStopped || cause == context.Canceled {
+		return nil
+	}
+	return cause
+}
+
+// exited is called when engine.Run or api.Start returns. Before a stop, any
+// return (even without an error) means that part is gone: it cancels the
+// engine's context with the reason, which ends waitForListeners and run().
+// After a stop the cancel is a no-op (a context keeps its first cause).
+func (e *runningEngine) exited(what string, err error) {
+	if err == nil && e.ctx.Err() == nil {
+		err = errors.New("returned unexpectedly")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: %s exited: %v\n", what, err)
+		e.cancel(fmt.Errorf("%s exited: %w", what, err))
+	}
 }
 
 func startEngine(ctx context.Context, o engineOptions) (*runningEngine, error) {
@@ -113,18 +150,17 @@ func startEngine(ctx context.Context, o engineOptions) (*runningEngine, error) {
 		return nil, err
 	}
 
-	engineCtx, cancel := context.WithCancel(ctx)
+	engineCtx, cancel := context.WithCancelCause(ctx)
 	e := &runningEngine{
 		handshake:   handshake{Token: token, TenantID: tenantID, GRPCAddress: grpcAddress},
+		ctx:         engineCtx,
 		cancel:      cancel,
 		interruptCh: make(chan interface{}),
 	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := engine.Run(engineCtx, cf, o.version, override); err != nil {
-			fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: engine exited: %v\n", err)
-		}
+		e.exited("engine", engine.Run(engineCtx, cf, o.version, override))
 	}()
 	targets := []string{grpcAddress}
 	if o.startAPI {
@@ -133,14 +169,14 @@ func startEngine(ctx context.Context, o engineOptions) (*runningEngine, error) {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			if err := api.Start(cf, e.interruptCh, o.version, override); err != nil {
-				fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: api exited: %v\n", err)
-			}
+			e.exited("api", api.Start(cf, e.interruptCh, o.version, override))
 		}()
 	}
-	if err := waitForListeners(ctx, targets, 60*time.Second); err != nil {
+	// waiting on the engine's own context: a failed engine or API cancels it,
+	// so the wait ends at once with that error instead of timing out
+	if err := waitForListeners(engineCtx, targets, 60*time.Second); err != nil {
 		e.stop(10 * time.Second)
-		return nil, err
+		return nil, fmt.Errorf("engine not ready: %w", err)
 	}
 	return e, nil
 }
@@ -180,7 +216,7 @@ func seedAndMintToken(ctx context.Context, cf *loader.ConfigLoader, version stri
 
 func (e *runningEngine) stop(timeout time.Duration) {
 	e.once.Do(func() {
-		e.cancel()
+		e.cancel(errStopped)
 		close(e.interruptCh)
 	})
 	done := make(chan struct{})
@@ -232,7 +268,8 @@ func waitForListeners(ctx context.Context, addresses []string, timeout time.Dura
 			}
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				// the cause says why: a failed engine/API, or a shutdown request
+				return context.Cause(ctx)
 			case <-time.After(100 * time.Millisecond):
 			}
 		}

@@ -81,6 +81,9 @@ func cancelOnShutdownRequest(cancel context.CancelFunc) {
 	}()
 	select {
 	case <-signals:
+		// a second Ctrl-C must kill us if the graceful shutdown hangs: restore
+		// the default signal behaviour instead of swallowing it
+		signal.Stop(signals)
 	case <-stdinClosed:
 	}
 	cancel()
@@ -122,8 +125,15 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: engine %s ready: grpc=%s api=%s\n", version, eng.handshake.GRPCAddress, eng.handshake.APIURL)
 
-	<-ctx.Done()
+	// eng.done() closes on a shutdown request (ctx is its parent) and also when
+	// the engine or API dies: then stop the rest and exit 1 rather than stay up
+	// half-dead with a handshake that promises a working engine.
+	<-eng.done()
+	failure := eng.failure()
 	eng.stop(20 * time.Second)
+	if failure != nil {
+		return fmt.Errorf("shutting down: %w", failure)
+	}
 	return nil
 }
 

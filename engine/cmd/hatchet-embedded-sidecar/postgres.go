@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"syscall"
@@ -40,6 +42,10 @@ func startPrivatePostgres(ctx context.Context, dataDir string) (*privatePostgres
 			return nil, err
 		}
 	}
+	// absolute: the data folder is also the socket folder named in the URL
+	if dataDir, err = filepath.Abs(dataDir); err != nil {
+		return nil, err
+	}
 	cred, err := postgresCredential()
 	if err != nil {
 		return nil, err
@@ -48,32 +54,32 @@ func startPrivatePostgres(ctx context.Context, dataDir string) (*privatePostgres
 	if err := os.MkdirAll(filepath.Dir(dataDir), 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	if cred != nil {
-		if err := os.Chown(dataDir, int(cred.Uid), int(cred.Gid)); err != nil {
+	if _, err := os.Stat(filepath.Join(dataDir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		if err := initCluster(ctx, binDir, dataDir, cred); err != nil {
 			return nil, err
 		}
 	}
 
-	if _, err := os.Stat(filepath.Join(dataDir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
-		initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), "-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions")
-		initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		if out, err := initdb.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("initdb %s: %w\n%s", dataDir, err, out)
-		}
-	}
-
+	// No TCP at all (listen_addresses=''): with --auth=trust any local user
+	// could otherwise connect as superuser over 127.0.0.1 and read the engine's
+	// keys (keys.go). The unix socket lives in the data folder, which is 0700
+	// and owned by the postgres user, so only that user and root reach it.
+	// The port only names the socket file (.s.PGSQL.<port>); a fresh one per
+	// run keeps the name unique.
 	port, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	// the kernel limits unix socket paths to 107 bytes; say so up front rather
+	// than let Postgres fail with it in its log
+	if socket := filepath.Join(dataDir, fmt.Sprintf(".s.PGSQL.%d", port)); len(socket) > 107 {
+		return nil, fmt.Errorf("postgres data folder path too long for its unix socket %s (max 107 bytes): use a shorter -postgres-data-dir", socket)
 	}
 	cmd := exec.Command(filepath.Join(binDir, "postgres"),
 		"-D", dataDir,
 		"-p", strconv.Itoa(port),
 		"-k", dataDir,
-		"-c", "listen_addresses=127.0.0.1",
+		"-c", "listen_addresses=",
 		"-c", "timezone=UTC",
 		// the engine commits often; losing the last few ms of commits on a crash
 		// is acceptable for a local engine, corruption is not (fsync stays on)
@@ -93,16 +99,30 @@ func startPrivatePostgres(ctx context.Context, dataDir string) (*privatePostgres
 	// Pdeathsig: if this sidecar is killed outright, Postgres shuts down too
 	// instead of lingering as an orphan.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres (log: %s): %w", logPath, err)
-	}
 	pg := &privatePostgres{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		// Pdeathsig fires when the OS *thread* that started the child exits,
+		// not the process, and Go may retire an idle thread at any time. So
+		// start Postgres from a goroutine locked to its thread, and keep that
+		// goroutine parked in Wait until Postgres has exited: the thread (and
+		// with it the death signal) then only goes away with this process.
+		// It never unlocks: a goroutine that ends locked takes its thread down,
+		// which is harmless once the child is gone.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		_ = cmd.Wait()
 		close(pg.done)
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start postgres (log: %s): %w", logPath, err)
+	}
 
-	admin := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	admin := socketURL(dataDir, port, "postgres")
 	if err := pg.waitReady(ctx, admin, 60*time.Second); err != nil {
 		pg.stop()
 		return nil, err
@@ -111,9 +131,57 @@ func startPrivatePostgres(ctx context.Context, dataDir string) (*privatePostgres
 		pg.stop()
 		return nil, err
 	}
-	pg.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/hatchet?sslmode=disable", port)
-	fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: private Postgres on port %d, data in %s\n", port, dataDir)
+	pg.url = socketURL(dataDir, port, "hatchet")
+	fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: private Postgres on unix socket %s (port %d, no TCP), data in %s\n", dataDir, port, dataDir)
 	return pg, nil
+}
+
+// socketURL is a pgx URL for the unix socket in socketDir: an empty host in
+// the authority and the socket folder as the host parameter, e.g.
+// postgres://postgres@/hatchet?host=%2Fvar%2Ftmp%2F...&port=5432&sslmode=disable
+func socketURL(socketDir string, port int, database string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.User("postgres"),
+		Path:     "/" + database,
+		RawQuery: url.Values{"host": {socketDir}, "port": {strconv.Itoa(port)}, "sslmode": {"disable"}}.Encode(),
+	}
+	return u.String()
+}
+
+// initCluster runs initdb into a temporary sibling folder and renames it to
+// dataDir only on success: an initdb interrupted on the first start (Ctrl-C,
+// a killed parent) would otherwise leave a half-made cluster that every later
+// start trips over. A leftover temporary folder is harmless.
+func initCluster(ctx context.Context, binDir, dataDir string, cred *syscall.Credential) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(dataDir), "."+filepath.Base(dataDir)+".initdb-*") // 0700
+	if err != nil {
+		return err
+	}
+	// the cluster belongs to the user Postgres runs as; the rename keeps that
+	if cred != nil {
+		if err := os.Chown(tmp, int(cred.Uid), int(cred.Gid)); err != nil {
+			_ = os.RemoveAll(tmp)
+			return err
+		}
+	}
+	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), "-D", tmp, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(tmp)
+		return fmt.Errorf("initdb %s: %w\n%s", dataDir, err, out)
+	}
+	// an empty dataDir (made by hand, or by older versions of this launcher)
+	// may stand in the way; Remove only removes it when empty
+	_ = os.Remove(dataDir)
+	if err := os.Rename(tmp, dataDir); err != nil {
+		_ = os.RemoveAll(tmp)
+		if _, statErr := os.Stat(filepath.Join(dataDir, "PG_VERSION")); statErr == nil {
+			return nil // another sidecar initialised the same folder meanwhile
+		}
+		return fmt.Errorf("%s is not a Postgres cluster (no PG_VERSION) and cannot be replaced; remove it: %w", dataDir, err)
+	}
+	return nil
 }
 
 func (pg *privatePostgres) waitReady(ctx context.Context, url string, timeout time.Duration) error {
