@@ -7,6 +7,8 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
+    // stopping the engine gracefully takes seconds; vitest's default (10 s) could cut it short
+    teardownTimeout: 90_000,
     projects: [
       {
         extends: true,
@@ -26,8 +28,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 180_000,
-          // stopping the engine gracefully takes seconds; vitest's default (10 s) could cut it short
-          teardownTimeout: 90_000,
         },
       },
     ],
