@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultText } from '../../examples/workers/stream-text.js';
+import { type AssembledFile, FileAssembler, type FileChunk } from '../../src/files/file-assembler.js';
 import { RUN_EVENTS, TRIGGER, type WireEvent } from '../helpers/operations.js';
 import { collect, disposeAll, startTestGateway, type TestGateway, wsClient, wsQuery } from '../helpers/test-gateway.js';
 
@@ -181,7 +182,12 @@ describe('workflowRunEvents over graphql-ws', () => {
       chunks.map((c) => c.index),
       gaps,
     ).toEqual([...Array(first.count).keys()]);
-    const bytes = Buffer.concat(chunks.map((c) => Buffer.from(c.data as string, 'base64')));
+    // reassembled and verified by the client helper a browser app would use
+    const assembler = new FileAssembler();
+    let file: AssembledFile | undefined;
+    for (const c of chunks) file = (await assembler.add(c as FileChunk)) ?? file;
+    assembler.assertComplete();
+    const bytes = Buffer.from((file as AssembledFile).bytes);
     expect(bytes.subarray(1, 4).toString('ascii')).toBe('PNG');
     const output = events.find((e) => e.__typename === 'StepOutputEvent')?.output as { sha256: string; size: number };
     expect(bytes.length).toBe(output.size);
