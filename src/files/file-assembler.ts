@@ -6,18 +6,13 @@
  * wrong instead.
  */
 
-/** The fields of a FileChunkEvent the assembler needs. */
-export interface FileChunk {
-  readonly fileId: string;
-  readonly name: string;
-  readonly mimeType: string;
-  readonly index: number;
-  readonly count: number;
-  readonly size: number;
-  readonly sha256: string;
+import type { FileFrameHeader } from './file-frame.js';
+
+/** The fields of a FileChunkEvent the assembler needs: the frame's header and its base64 data. */
+export type FileChunk = FileFrameHeader & {
   /** Base64 of this chunk's bytes. */
   readonly data: string;
-}
+};
 
 export interface AssembledFile {
   readonly fileId: string;

@@ -143,3 +143,18 @@ export function collect<T = Record<string, unknown>>(
     );
   });
 }
+
+/** Triggers `workflow` over HTTP and returns the run id (fails the test on an error). */
+export async function triggerRun(
+  gateway: Gateway,
+  workflow: string,
+  input: Record<string, unknown> = {},
+): Promise<string> {
+  const { body } = await httpGraphQL<{ triggerWorkflow: { runId: string } }>(
+    gateway,
+    'mutation($w: String!, $i: JSON) { triggerWorkflow(workflow: $w, input: $i) { runId } }',
+    { w: workflow, i: input },
+  );
+  if (!body.data) throw new Error(`trigger failed: ${JSON.stringify(body.errors)}`);
+  return body.data.triggerWorkflow.runId;
+}

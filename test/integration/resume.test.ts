@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RUN_EVENTS, TRIGGER, type WireEvent } from '../helpers/operations.js';
+import { RUN_EVENTS, type WireEvent } from '../helpers/operations.js';
 import {
   collect,
   disposeAll,
-  httpGraphQL,
   startTestGateway,
   type TestGateway,
+  triggerRun,
   wsClient,
 } from '../helpers/test-gateway.js';
 
@@ -23,13 +23,8 @@ afterAll(disposeAll);
 
 const DROPS = 20;
 
-async function triggerLongRun(): Promise<string> {
-  const { body } = await httpGraphQL<{ triggerWorkflow: { runId: string } }>(gateway, TRIGGER, {
-    workflow: 'stream-text',
-    input: { text: 'abcdefghijklmnopqrstuvwxyz'.repeat(5), chunkSize: 2, delayMs: 25 },
-  });
-  return body.data?.triggerWorkflow.runId as string;
-}
+const triggerLongRun = () =>
+  triggerRun(gateway, 'stream-text', { text: 'abcdefghijklmnopqrstuvwxyz'.repeat(5), chunkSize: 2, delayMs: 25 });
 
 /**
  * Reads `take` events over a raw graphql-ws connection, then kills the TCP

@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RUN_EVENTS, TRIGGER, type WireEvent } from '../helpers/operations.js';
+import { RUN_EVENTS, type WireEvent } from '../helpers/operations.js';
 import {
   collect,
   disposeAll,
   httpGraphQL,
   startTestGateway,
   type TestGateway,
+  triggerRun,
   wsClient,
 } from '../helpers/test-gateway.js';
 
@@ -21,10 +22,7 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-async function trigger(workflow: string, input: Record<string, unknown>): Promise<string> {
-  const { body } = await httpGraphQL<{ triggerWorkflow: { runId: string } }>(gateway, TRIGGER, { workflow, input });
-  return body.data?.triggerWorkflow.runId as string;
-}
+const trigger = (workflow: string, input: Record<string, unknown>) => triggerRun(gateway, workflow, input);
 
 describe('a run log over its limits', () => {
   it('should answer CURSOR_EXPIRED for a cursor behind the kept events, and replay the kept ones without one', async () => {
