@@ -30,13 +30,15 @@ export interface PutFileOptions {
   /**
    * Pause between chunks in ms (default DEFAULT_FILE_CHUNK_PAUSE_MS).
    * `ctx.putStream` is fire-and-forget; bursts of it lose events on the
-   * engine's Postgres message queue, a short pause keeps them.
+   * engine's Postgres message queue, a short pause keeps them. Measured on
+   * engine v0.105.0: with no pause, a 5 MB file in 2800-byte chunks lost 946 of
+   * 1786 chunks; 1 ms apart, 2 KiB chunks lost none of 17,092 over 5 and 25 MB.
    */
   readonly pauseMs?: number;
 }
 
 /** See PutFileOptions.pauseMs. */
-export const DEFAULT_FILE_CHUNK_PAUSE_MS = 5;
+export const DEFAULT_FILE_CHUNK_PAUSE_MS = 1;
 
 /** What the step can return so a client can check what it received. */
 export interface PutFileResult {
