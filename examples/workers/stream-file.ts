@@ -3,6 +3,7 @@
  * framing (putFile). With `sizeBytes` the file is deterministic pseudo-random
  * bytes from `seed`; without it, a generated PNG image (320x200). Returns
  * `{ name, size, sha256 }` of the whole file, so a client can verify it.
+ * With `caption`, a plain text chunk goes out first, beside the file.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
 import { putFile } from '../../src/files/put-file.js';
@@ -19,6 +20,8 @@ export type StreamFileInput = {
   chunkBytes?: number;
   /** Pause between chunks in ms (default: the helper's). */
   pauseMs?: number;
+  /** A text chunk to stream before the file. */
+  caption?: string;
 };
 
 export type StreamFileOutput = { name: string; size: number; sha256: string };
@@ -26,19 +29,28 @@ export type StreamFileOutput = { name: string; size: number; sha256: string };
 export const PNG_WIDTH = 320;
 export const PNG_HEIGHT = 200;
 
-/** Deterministic bytes (mulberry32), the same for the same seed and size. */
-export function pseudoRandomBytes(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
+/**
+ * Deterministic bytes (mulberry32), the same for the same seed and size,
+ * generated piece by piece so that a large file never sits in memory whole.
+ */
+export async function* pseudoRandomBytes(
+  size: number,
+  seed: number,
+  pieceBytes = 64 * 1024,
+): AsyncGenerator<Uint8Array> {
   let state = seed >>> 0;
-  for (let i = 0; i < size; i += 4) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const word = (t ^ (t >>> 14)) >>> 0;
-    for (let b = 0; b < 4 && i + b < size; b++) out[i + b] = (word >>> (b * 8)) & 0xff;
+  for (let start = 0; start < size; start += pieceBytes) {
+    const piece = Buffer.alloc(Math.min(pieceBytes, size - start));
+    for (let i = 0; i < piece.length; i += 4) {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      const word = (t ^ (t >>> 14)) >>> 0;
+      for (let b = 0; b < 4 && i + b < piece.length; b++) piece[i + b] = (word >>> (b * 8)) & 0xff;
+    }
+    yield piece;
   }
-  return out;
 }
 
 /** The example image: a colour gradient with a diagonal band. */
@@ -66,6 +78,7 @@ export function streamFileWorkflow(hatchet: HatchetClient) {
         : exampleImage();
       const name = input.name ?? (generated ? 'random.bin' : 'gradient.png');
       const mimeType = input.mimeType ?? (generated ? 'application/octet-stream' : 'image/png');
+      if (input.caption) await ctx.putStream(input.caption); // plain text beside the file stays text
       const file = await putFile(ctx, bytes, {
         name,
         mimeType,

@@ -38,6 +38,29 @@ async function assemble(chunks: FileChunk[]): Promise<Uint8Array | undefined> {
   return file;
 }
 
+describe('putFile from a stream', () => {
+  it('should send the same frames from a stream, in pieces of any size, as from the bytes in memory', async () => {
+    for (const size of [0, 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5]) {
+      const bytes = bytesOf(size);
+      async function* pieces() {
+        for (let i = 0; i < size; i += 700) yield bytes.subarray(i, i + 700);
+      }
+      const frames: string[] = [];
+      await putFile({ putStream: (s: string) => void frames.push(s) }, pieces(), {
+        name: 'f.bin',
+        mimeType: 'application/octet-stream',
+        chunkBytes: CHUNK,
+        pauseMs: 0,
+        fileId: 'id-f.bin',
+      });
+      const fromMemory = await chunksOf(bytes);
+      expect(frames.map((f) => decodeStreamPayload(f))).toEqual(
+        fromMemory.map(({ data, ...header }) => ({ kind: 'file', header, data })),
+      );
+    }
+  }, 20_000);
+});
+
 describe('FileAssembler', () => {
   for (const size of [0, 1, CHUNK, CHUNK + 1, 5 * CHUNK + 17]) {
     it(`should give back a ${size}-byte file byte for byte, in any chunk order`, async () => {
