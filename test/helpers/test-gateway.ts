@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createHatchetAdapter } from '../../src/engine/hatchet-adapter.js';
 import { type Gateway, startGateway } from '../../src/server/create-gateway.js';
+import { RUN_EVENTS, TRIGGER } from './operations.js';
 
 const disposers: Array<() => Promise<void> | void> = [];
 
@@ -71,7 +72,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 /** One query or mutation over HTTP POST; returns the HTTP status and body. */
 export async function httpGraphQL<T = Record<string, unknown>>(
-  gateway: Gateway,
+  gateway: Pick<Gateway, 'url'>,
   query: string,
   variables?: Record<string, unknown>,
 ): Promise<{ status: number; body: GraphQLResponse<T> }> {
@@ -146,15 +147,72 @@ export function collect<T = Record<string, unknown>>(
 
 /** Triggers `workflow` over HTTP and returns the run id (fails the test on an error). */
 export async function triggerRun(
-  gateway: Gateway,
+  gateway: Pick<Gateway, 'url'>,
   workflow: string,
   input: Record<string, unknown> = {},
 ): Promise<string> {
-  const { body } = await httpGraphQL<{ triggerWorkflow: { runId: string } }>(
-    gateway,
-    'mutation($w: String!, $i: JSON) { triggerWorkflow(workflow: $w, input: $i) { runId } }',
-    { w: workflow, i: input },
-  );
+  const { body } = await httpGraphQL<{ triggerWorkflow: { runId: string } }>(gateway, TRIGGER, { workflow, input });
   if (!body.data) throw new Error(`trigger failed: ${JSON.stringify(body.errors)}`);
   return body.data.triggerWorkflow.runId;
+}
+
+/** A subscription kept on a socket that stays open, to watch the server end both. */
+export interface WatchedSubscription {
+  /** Resolves at the first result. */
+  readonly first: Promise<void>;
+  /** Resolves with how the subscription ended. */
+  readonly ended: Promise<'complete' | 'error'>;
+  /** `extensions.code` of every error result, in order. */
+  readonly errorCodes: string[];
+  /** The close code, once the socket closed. */
+  closeCode(): number | undefined;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Follows `runId` over a non-lazy graphql-ws client: its socket stays open
+ * after the subscription ends, so a test sees the server close it.
+ */
+export function watchRun(wsUrl: string, runId: string): WatchedSubscription {
+  let closeCode: number | undefined;
+  const client = createWsClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => {}, // the close is what the test waits for
+    on: {
+      closed: (event) => {
+        closeCode = (event as { code: number }).code;
+      },
+    },
+  });
+  const errorCodes: string[] = [];
+  let gotFirst: () => void = () => {};
+  const first = new Promise<void>((resolve) => {
+    gotFirst = resolve;
+  });
+  const ended = new Promise<'complete' | 'error'>((resolve) => {
+    client.subscribe(
+      { query: RUN_EVENTS, variables: { runId } },
+      {
+        next: (value) => {
+          const code = (value.errors?.[0]?.extensions as { code?: string } | undefined)?.code;
+          if (code) errorCodes.push(code);
+          gotFirst();
+        },
+        error: () => resolve('error'),
+        complete: () => resolve('complete'),
+      },
+    );
+  });
+  return {
+    first,
+    ended,
+    errorCodes,
+    closeCode: () => closeCode,
+    dispose: async () => {
+      await client.dispose();
+    },
+  };
 }

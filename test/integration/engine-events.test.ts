@@ -49,8 +49,13 @@ async function record(workflow: string, input: Record<string, unknown>): Promise
     if (details && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(details.run.status)) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  // the listener may still be delivering the last events of a finished run
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // the listener may still be delivering the run's last events: wait for the
+  // engine's run-level event of the final status (the examples' last chunks precede it)
+  const finalStatus = details?.run.status;
+  const sawEnd = () =>
+    events.some((e) => e.resourceType === 'WORKFLOW_RUN' && e.eventType === finalStatus && e.workflowRunId === runId);
+  const endDeadline = Date.now() + 10_000;
+  while (!sawEnd() && Date.now() < endDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
   abort.abort();
   await listening;
   if (!details) throw new Error(`run ${runId} did not finish`);

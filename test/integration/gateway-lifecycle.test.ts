@@ -3,8 +3,7 @@
  * shutdown that ends open subscriptions with a code and leaves nothing behind.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { RUN_EVENTS, TRIGGER } from '../helpers/operations.js';
-import { disposeAll, httpGraphQL, startTestGateway, wsClient } from '../helpers/test-gateway.js';
+import { disposeAll, startTestGateway, triggerRun, watchRun } from '../helpers/test-gateway.js';
 
 afterAll(disposeAll);
 
@@ -37,48 +36,17 @@ describe('GraphiQL', () => {
 describe('shutdown', () => {
   it('should end an open subscription with SHUTTING_DOWN, close the socket with 1001 and release every listener', async () => {
     const gateway = await startTestGateway();
-    const { body } = await httpGraphQL<{ triggerWorkflow: { runId: string } }>(gateway, TRIGGER, {
-      workflow: 'stream-text',
-      input: { chunkSize: 1, delayMs: 100 },
-    });
-    const runId = body.data?.triggerWorkflow.runId as string;
-    let closeCode: number | undefined;
-    // not lazy: the socket stays open after the subscription ends, so we see the server close it
-    const client = wsClient(gateway, {
-      lazy: false,
-      onNonLazyError: () => {}, // the close is what this test waits for
-      on: {
-        closed: (event) => {
-          closeCode = (event as { code: number }).code;
-        },
-      },
-    });
-    const received: Array<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }> = [];
-    let firstEvent: () => void = () => {};
-    const gotFirst = new Promise<void>((resolve) => {
-      firstEvent = resolve;
-    });
-    const ended = new Promise<string>((resolve) => {
-      client.subscribe(
-        { query: RUN_EVENTS, variables: { runId } },
-        {
-          next: (value) => {
-            received.push(value as unknown as (typeof received)[number]);
-            firstEvent();
-          },
-          error: (e) => resolve(`error ${JSON.stringify(e)} ${String(e)}`),
-          complete: () => resolve('complete'),
-        },
-      );
-    });
-    await gotFirst;
+    const runId = await triggerRun(gateway, 'stream-text', { chunkSize: 1, delayMs: 100 });
+    const watched = watchRun(gateway.wsUrl, runId);
+    await watched.first;
     expect(gateway.runs.stats()).toMatchObject({ upstreams: 1, subscribers: 1 });
 
     await gateway.stop();
-    expect(await ended).toBe('complete');
-    expect(received.at(-1)?.errors?.[0]?.extensions?.code).toBe('SHUTTING_DOWN');
-    expect(closeCode).toBe(1001);
+    expect(await watched.ended).toBe('complete');
+    expect(watched.errorCodes).toEqual(['SHUTTING_DOWN']);
+    expect(watched.closeCode()).toBe(1001);
     expect(gateway.runs.stats()).toEqual({ runs: 0, upstreams: 0, subscribers: 0, events: 0, bytes: 0 });
+    await watched.dispose();
     await expect(fetch(gateway.url.replace('/graphql', '/healthz'))).rejects.toThrow();
   });
 });

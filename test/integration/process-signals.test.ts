@@ -4,10 +4,8 @@
  * SHUTTING_DOWN, closes sockets with 1001, and the process exits 0.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createClient } from 'graphql-ws';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import WebSocket from 'ws';
-import { RUN_EVENTS, TRIGGER } from '../helpers/operations.js';
+import { triggerRun, watchRun } from '../helpers/test-gateway.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -48,52 +46,16 @@ function startGatewayProcess(): Promise<{ child: ChildProcess; url: string }> {
 describe('the gateway process', () => {
   it('should end open subscriptions with SHUTTING_DOWN on SIGTERM, close sockets with 1001 and exit 0', async () => {
     const { child, url } = await startGatewayProcess();
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: TRIGGER,
-        variables: { workflow: 'stream-text', input: { chunkSize: 1, delayMs: 100 } },
-      }),
-    });
-    const runId = ((await res.json()) as { data: { triggerWorkflow: { runId: string } } }).data.triggerWorkflow.runId;
-
-    let closeCode: number | undefined;
-    const client = createClient({
-      url: url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => {}, // the close is what this test waits for
-      on: { closed: (event) => (closeCode = (event as { code: number }).code) },
-    });
-    const codes: string[] = [];
-    let gotFirst: () => void = () => {};
-    const first = new Promise<void>((resolve) => {
-      gotFirst = resolve;
-    });
-    const ended = new Promise<string>((resolve) => {
-      client.subscribe(
-        { query: RUN_EVENTS, variables: { runId } },
-        {
-          next: (value) => {
-            const code = (value.errors?.[0]?.extensions as { code?: string } | undefined)?.code;
-            if (code) codes.push(code);
-            gotFirst();
-          },
-          error: () => resolve('error'),
-          complete: () => resolve('complete'),
-        },
-      );
-    });
-    await first;
+    const runId = await triggerRun({ url }, 'stream-text', { chunkSize: 1, delayMs: 100 });
+    const watched = watchRun(url.replace(/^http/, 'ws'), runId);
+    await watched.first;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
 
-    expect(await ended).toBe('complete');
-    expect(codes).toEqual(['SHUTTING_DOWN']);
+    expect(await watched.ended).toBe('complete');
+    expect(watched.errorCodes).toEqual(['SHUTTING_DOWN']);
     expect(await exited).toBe(0);
-    expect(closeCode).toBe(1001);
-    await client.dispose();
+    expect(watched.closeCode()).toBe(1001);
+    await watched.dispose();
   });
 });

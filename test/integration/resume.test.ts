@@ -112,37 +112,30 @@ async function followToTheEnd(runId: string, after: string | undefined): Promise
 }
 
 describe('resume after a dropped connection', () => {
-  it(`should give ${DROPS} graphql-ws clients dropped at different points of a live run the exact full sequence`, async () => {
-    const runId = await triggerLongRun();
-    const reference = followToTheEnd(runId, undefined);
-    const resumed = await Promise.all(
-      Array.from({ length: DROPS }, async (_, i) => {
-        const first = await readThenDrop(runId, 1 + i * 3);
-        const rest = await followToTheEnd(runId, first.at(-1)?.cursor);
-        return [...first, ...rest];
-      }),
-    );
-    const full = await reference;
-    expect(full.at(-1)?.__typename).toBe('RunStatusEvent');
-    // most clients dropped before the end (the others read it all, which must hold too)
-    expect(full.length).toBeGreaterThan(DROPS * 2);
-    for (const sequence of resumed) expect(sequence).toEqual(full);
-  });
-
-  it(`should give ${DROPS} SSE clients dropped at different points of a live run the exact full sequence`, async () => {
-    const runId = await triggerLongRun();
-    const reference = followToTheEnd(runId, undefined);
-    const resumed = await Promise.all(
-      Array.from({ length: DROPS }, async (_, i) => {
-        const first = await sseReadThenDrop(runId, 1 + i * 3);
-        const rest = await followToTheEnd(runId, first.at(-1)?.cursor);
-        return [...first, ...rest];
-      }),
-    );
-    const full = await reference;
-    for (const sequence of resumed) expect(sequence).toEqual(full);
-    expect(gateway.runs.stats().subscribers).toBe(0);
-  });
+  // one suite, every transport: each drops its connection the way a network would
+  const transports = [
+    { name: 'graphql-ws', readThenDrop },
+    { name: 'SSE', readThenDrop: sseReadThenDrop },
+  ];
+  for (const transport of transports) {
+    it(`should give ${DROPS} ${transport.name} clients dropped at different points of a live run the exact full sequence`, async () => {
+      const runId = await triggerLongRun();
+      const reference = followToTheEnd(runId, undefined);
+      const resumed = await Promise.all(
+        Array.from({ length: DROPS }, async (_, i) => {
+          const first = await transport.readThenDrop(runId, 1 + i * 3);
+          const rest = await followToTheEnd(runId, first.at(-1)?.cursor);
+          return [...first, ...rest];
+        }),
+      );
+      const full = await reference;
+      expect(full.at(-1)?.__typename).toBe('RunStatusEvent');
+      // most clients dropped before the end (the others read it all, which must hold too)
+      expect(full.length).toBeGreaterThan(DROPS * 2);
+      for (const sequence of resumed) expect(sequence).toEqual(full);
+      expect(gateway.runs.stats().subscribers).toBe(0);
+    });
+  }
 
   it('should resume twice in a row, dropping again after the first resume', async () => {
     const runId = await triggerLongRun();
