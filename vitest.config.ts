@@ -30,6 +30,18 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          // real clients (Apollo, urql, a browser) against a gateway and the real engine
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/helpers/engine-global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });
