@@ -22,8 +22,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // one real engine (embedded) for the whole run, started and stopped here
-          globalSetup: ['test/helpers/engine-global-setup.ts'],
+          // one real engine (embedded) for the whole run, and a private Redis, started and stopped here
+          globalSetup: ['test/helpers/engine-global-setup.ts', 'test/helpers/redis-global-setup.ts'],
           // files share the engine; run them one after another so timings stay honest
           fileParallelism: false,
           testTimeout: 60_000,

@@ -65,6 +65,12 @@ const schema = z.object({
     .int()
     .positive()
     .default(512 * 1024 * 1024),
+  /** Set: run logs live in Redis Streams, shared by every gateway replica using this Redis; unset: in this process's memory. */
+  REDIS_URL: z.string().url().optional(),
+  /** Prefix of the gateway's Redis keys and channels (several gateways can share one Redis). */
+  REDIS_KEY_PREFIX: z.string().min(1).default('hatchet-gateway'),
+  /** With REDIS_URL: a replica recording a run renews its lease within this period, else another replica takes the run over (ms). */
+  REDIS_LEASE_MS: z.coerce.number().int().min(100).default(5_000),
   /** Grace period on SIGTERM before open connections are closed (ms). */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
 });

@@ -16,6 +16,8 @@ export const errorCodes = {
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
   /** The engine cannot be reached or failed to answer. */
   ENGINE_UNAVAILABLE: 'ENGINE_UNAVAILABLE',
+  /** The shared run log (REDIS_URL) cannot be reached; retry, with your last cursor. */
+  LOG_UNAVAILABLE: 'LOG_UNAVAILABLE',
   /** The gateway is shutting down; resume from the last cursor on another instance or later. */
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** Anything unexpected; details are logged, never sent. */

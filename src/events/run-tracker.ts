@@ -41,6 +41,14 @@ interface StepState {
   readonly held: Map<number, EngineEvent>;
   /** When the oldest held chunk arrived. */
   heldSince: number | null;
+  /**
+   * Recording moved to this tracker while this attempt ran (see resume()):
+   * until a chunk proves the engine's index continues, chunks it streamed in
+   * between may be lost without a trace.
+   */
+  unsure: boolean;
+  /** A chunk with an engine index arrived in this tracker's lifetime. */
+  indexSeen: boolean;
 }
 
 const rank: Record<StepStatus, number> = {
@@ -80,6 +88,55 @@ export class RunTracker {
   /** Whether the step name of a task id is known (events of unknown tasks wait for a snapshot). */
   knowsTask(taskId: string): boolean {
     return this.#names.has(taskId);
+  }
+
+  /**
+   * Takes over a recording another tracker started (a gateway replica that
+   * stopped): replays the bodies it logged, emitting nothing, so the next
+   * events continue them. The engine delivers nothing of what happened while
+   * nobody listened; call markUnsure() with the first snapshot after this.
+   */
+  resume(bodies: Iterable<RunEventBody>): void {
+    for (const body of bodies) {
+      if (body.kind === 'RunStatus') {
+        this.#finished = true;
+        continue;
+      }
+      this.nameTask(body.stepId, body.stepName);
+      const step = this.#step(body.stepId, body.attempt, []);
+      switch (body.kind) {
+        case 'StepStatus':
+          step.status = body.status;
+          break;
+        case 'StepOutput':
+          step.outputSent = true;
+          break;
+        case 'StreamChunk':
+        case 'FileChunk':
+          step.nextChunkIndex++;
+          break;
+        case 'StreamGap':
+          step.nextChunkIndex += body.missedChunks ?? 0;
+          break;
+      }
+    }
+  }
+
+  /**
+   * After resume(): every step attempt that the snapshot shows running or
+   * finished while the log has not seen it finish may have streamed chunks
+   * nobody heard. Such an attempt gets a StreamGap (count unknown) before its
+   * terminal status, unless a chunk of it arrives first and the engine's
+   * chunk index shows what is missing.
+   */
+  markUnsure(snapshot: RunSnapshot): void {
+    for (const task of snapshot.tasks) {
+      if (task.status === 'QUEUED') continue;
+      const step = this.#step(task.taskId, task.attempt, []);
+      if (step.attempt !== task.attempt || step.indexSeen) continue;
+      if (step.status !== null && terminalStepStatuses.has(step.status)) continue;
+      step.unsure = true;
+    }
   }
 
   /** Learns step names from REST state without emitting anything. */
@@ -217,6 +274,8 @@ export class RunTracker {
         nextChunkIndex: 0,
         held: new Map(),
         heldSince: null,
+        unsure: false,
+        indexSeen: false,
       };
       this.#steps.set(taskId, step);
     }
@@ -229,6 +288,8 @@ export class RunTracker {
       step.status = null;
       step.outputSent = false;
       step.nextChunkIndex = 0;
+      step.unsure = false;
+      step.indexSeen = false;
     }
     return step;
   }
@@ -239,6 +300,18 @@ export class RunTracker {
     if (step.status === null && target !== 'QUEUED') this.#emitStatus(step, 'QUEUED', null, out);
     if (rank[target] === 2 && target !== 'CANCELLED' && step.status === 'QUEUED') {
       this.#emitStatus(step, 'STARTED', null, out);
+    }
+    if (rank[target] === 2 && step.unsure) {
+      step.unsure = false;
+      out.push({
+        kind: 'StreamGap',
+        stepId: step.stepId,
+        stepName: step.name,
+        attempt: step.attempt,
+        missedChunks: null,
+        reason:
+          'recording moved to another gateway replica while this step ran; chunks it streamed in between, if any, could not be recovered',
+      });
     }
     this.#emitStatus(step, target, error, out);
   }
@@ -257,6 +330,11 @@ export class RunTracker {
   /** Emits chunks in the engine's per-step index order, holding the ones that come early. */
   #chunk(step: StepState, event: EngineEvent, now: number, out: RunEventBody[]): void {
     const index = event.eventIndex;
+    // the index now tells what was missed: a hole becomes a counted StreamGap
+    if (index !== null) {
+      step.unsure = false;
+      step.indexSeen = true;
+    }
     if (index === null) {
       this.#emitChunk(step, event, out);
       return;

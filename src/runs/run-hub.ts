@@ -12,9 +12,11 @@ import type { EngineEvent } from '../events/engine-event.js';
 import { decodeCursor } from './cursor.js';
 import { type EagerStream, eagerStream } from './eager-stream.js';
 import { counted, type FollowItem, followRun } from './follow-run.js';
+import { lookupRun } from './lookup-run.js';
 import { RunLog, type RunLogLimits } from './run-log.js';
 import { type RecorderOptions, RunRecorder } from './run-recorder.js';
 import type { RunSource } from './run-source.js';
+import type { SharedRunInfo, SharedRunMirror, SharedRunStore } from './shared-run-store.js';
 
 /** The additional-metadata key that ties a gateway-triggered run to its pre-trigger listener. */
 export const CORRELATION_KEY = 'hatchet-gateway-follow';
@@ -28,13 +30,29 @@ export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
   readonly maxTotalBytes: number;
   /** How long close() waits for recorders to stop (ms). */
   readonly stopTimeoutMs: number;
+  /** Shared log only: how often a replica tries to take over a run whose recorder stopped (ms). */
+  readonly takeoverIntervalMs?: number;
 }
 
 interface Entry {
-  readonly log: RunLog;
-  readonly recorder: RunRecorder;
+  readonly runId: string;
+  /** Set once the log is open (at once in memory; after joining the shared log with a store). */
+  log?: RunLog;
+  /** Resolves when followers can read the log: the run is known and the log open. */
+  ready: Promise<void>;
+  /** This process records the run (holds its one engine listener). */
+  recorder?: RunRecorder;
+  /** Shared log only: resolves once a stopped recorder stored what it queued and gave its lease back. */
+  handedBack?: Promise<void>;
+  /** Shared log only: the mirror that keeps `log` in step, and what the run was triggered with. */
+  mirror?: SharedRunMirror;
+  correlation?: SharedRunInfo['correlation'];
+  /** Shared log only: retries the lease while another replica records the run. */
+  takeoverTimer?: NodeJS.Timeout;
+  claiming?: boolean;
   evictTimer?: NodeJS.Timeout;
   finishedAt?: number;
+  gone?: boolean;
 }
 
 /** Counts for /metrics and tests. */
@@ -56,10 +74,17 @@ export class RunHub {
   #subscribers = 0;
   #closed = false;
 
+  readonly #abort = new AbortController();
+
+  /**
+   * @param store a log shared by gateway replicas (REDIS_URL); without it each
+   * run's log lives in this process only.
+   */
   constructor(
     private readonly source: RunSource,
     private readonly options: RunHubOptions,
     private readonly logger: Logger,
+    private readonly store?: SharedRunStore,
   ) {}
 
   /**
@@ -87,11 +112,11 @@ export class RunHub {
     return runId;
   }
 
-  /** Starts recording `runId` unless it already is; idempotent. */
+  /** Starts recording `runId` (or, with a shared log, following whoever records it) unless it already is; idempotent. */
   record(
     runId: string,
     correlated?: { readonly early: EagerStream<EngineEvent>; readonly metadata: { key: string; value: string } },
-  ): RunLog {
+  ): Entry {
     if (this.#closed) {
       correlated?.early.close();
       throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
@@ -99,26 +124,146 @@ export class RunHub {
     const existing = this.#entries.get(runId);
     if (existing) {
       correlated?.early.close();
-      return existing.log;
+      return existing;
     }
-    const log = new RunLog(runId, this.options.logLimits);
-    const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger }, correlated);
-    const entry: Entry = { log, recorder };
+    const entry: Entry = { runId, ready: Promise.resolve() };
     this.#entries.set(runId, entry);
-    recorder.ready().catch(() => {
-      // unknown run: forget it, so that a later subscription asks the engine again
-      if (this.#entries.get(runId) === entry) this.#entries.delete(runId);
+    entry.ready = this.store ? this.#joinShared(entry, this.store, correlated) : this.#recordHere(entry, correlated);
+    entry.ready.catch(() => {
+      // unknown run, or no log: forget it, so that a later subscription asks again
+      if (this.#entries.get(runId) === entry) this.#evict(entry);
     });
-    recorder.done.then(() => {
-      if (!log.complete || this.#closed) return;
+    return entry;
+  }
+
+  /** In-memory log: this process records the run, from now until its log is complete. */
+  #recordHere(entry: Entry, correlated?: Parameters<RunHub['record']>[1]): Promise<void> {
+    const log = new RunLog(entry.runId, this.options.logLimits);
+    entry.log = log;
+    this.#watchCompletion(entry, log);
+    const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger }, correlated);
+    entry.recorder = recorder;
+    return recorder.ready();
+  }
+
+  /**
+   * Shared log: joins it (its epoch makes cursors valid on every replica),
+   * mirrors it into a local log, and records the run only when this replica
+   * wins its lease; otherwise it retries the lease now and then, so the run
+   * is taken over when its recorder stops.
+   */
+  async #joinShared(entry: Entry, store: SharedRunStore, correlated?: Parameters<RunHub['record']>[1]): Promise<void> {
+    let early = correlated?.early;
+    try {
+      const info = await store.open(entry.runId, correlated?.metadata ?? null);
+      if (entry.gone) return;
+      const log = new RunLog(entry.runId, this.options.logLimits, info.epoch);
+      entry.log = log;
+      entry.correlation = info.correlation;
+      this.#watchCompletion(entry, log);
+      entry.mirror = await store.mirror(log, () => void this.#takeOver(entry, store));
+      if (entry.gone) {
+        await entry.mirror.close();
+        return;
+      }
+      if (!log.complete) {
+        await this.#takeOver(entry, store, early);
+        early = undefined; // handed over (or closed) by #takeOver
+      }
+      if (entry.recorder) return await entry.recorder.ready();
+      if (log.lastSeq === 0) {
+        // another replica records it, or nobody yet: the run must exist either way
+        await lookupRun(this.source, entry.runId, this.options.lookupTimeoutMs, this.#abort.signal);
+      }
+      if (!log.complete && !entry.gone) this.#scheduleTakeover(entry, store);
+    } finally {
+      early?.close();
+    }
+  }
+
+  /** Tries to become the run's recorder: wins its lease, or leaves it to the replica that holds it. */
+  async #takeOver(entry: Entry, store: SharedRunStore, early?: EagerStream<EngineEvent>): Promise<void> {
+    const log = entry.log;
+    if (!log || entry.recorder || entry.claiming || entry.gone || log.complete || this.#closed) {
+      early?.close();
+      return;
+    }
+    entry.claiming = true;
+    try {
+      const lease = await store.claim(entry.runId);
+      if (!lease) {
+        early?.close();
+        return;
+      }
+      // the previous holder can write no more: read all it wrote, then continue after it
+      await entry.mirror?.catchUp();
+      if (log.complete || entry.gone || this.#closed) {
+        early?.close();
+        await lease.release();
+        return;
+      }
+      const resumeFrom = log.lastSeq > 0 ? await store.bodies(entry.runId) : undefined;
+      const writer = store.writer(log, lease, (event) => log.restore(event));
+      const metadata = entry.correlation ?? undefined;
+      const recorder = new RunRecorder(
+        writer,
+        this.source,
+        { ...this.options, logger: this.logger },
+        metadata ? { ...(early ? { early } : {}), metadata } : undefined,
+        resumeFrom,
+      );
+      early = undefined;
+      entry.recorder = recorder;
+      if (resumeFrom) this.logger.info({ runId: entry.runId, after: log.lastSeq }, 'took over recording a run');
+      const onLost = () => {
+        this.logger.warn({ runId: entry.runId }, 'lost the lease of a run; another replica records it');
+        void recorder.stop();
+      };
+      lease.lost.addEventListener('abort', onLost, { once: true });
+      entry.handedBack = recorder.done.then(async () => {
+        lease.lost.removeEventListener('abort', onLost);
+        await writer.drain();
+        await lease.release();
+        if (entry.recorder === recorder) delete entry.recorder;
+        if (!log.complete && !entry.gone && !this.#closed) this.#scheduleTakeover(entry, store);
+      });
+    } catch (error) {
+      early?.close();
+      this.logger.warn({ runId: entry.runId, err: error }, 'could not claim a run; will retry');
+    } finally {
+      entry.claiming = false;
+    }
+  }
+
+  #scheduleTakeover(entry: Entry, store: SharedRunStore): void {
+    if (entry.takeoverTimer) return;
+    const every = this.options.takeoverIntervalMs ?? 1_000;
+    entry.takeoverTimer = setInterval(() => void this.#takeOver(entry, store), every);
+    entry.takeoverTimer.unref();
+  }
+
+  /** Once the log is complete: keep it for late joiners for retentionMs, then forget it. */
+  #watchCompletion(entry: Entry, log: RunLog): void {
+    const stop = log.onAppend(() => {
+      if (!log.complete) return;
+      stop();
+      clearInterval(entry.takeoverTimer);
+      if (this.#closed || entry.gone) return;
       entry.finishedAt = Date.now();
-      entry.evictTimer = setTimeout(() => {
-        if (this.#entries.get(runId) === entry) this.#entries.delete(runId);
-      }, this.options.retentionMs);
+      entry.evictTimer = setTimeout(() => this.#evict(entry), this.options.retentionMs);
       entry.evictTimer.unref();
       this.#enforceMemoryCap();
     });
-    return log;
+  }
+
+  /** Forgets a run: its timers, its mirror; a recorder still running is stopped. */
+  #evict(entry: Entry): void {
+    entry.gone = true;
+    if (this.#entries.get(entry.runId) === entry) this.#entries.delete(entry.runId);
+    clearTimeout(entry.evictTimer);
+    clearInterval(entry.takeoverTimer);
+    void entry.recorder?.stop();
+    void entry.mirror?.close();
   }
 
   /**
@@ -137,8 +282,9 @@ export class RunHub {
       afterSeq = decoded.seq;
       epoch = decoded.epoch;
     }
-    const log = this.record(runId);
-    await (this.#entries.get(runId) as Entry).recorder.ready();
+    const entry = this.record(runId);
+    await entry.ready;
+    const log = entry.log as RunLog;
     if (epoch !== undefined && epoch !== log.epoch) {
       throw new GatewayError(
         'CURSOR_EXPIRED',
@@ -171,9 +317,9 @@ export class RunHub {
     let events = 0;
     let bytes = 0;
     for (const { log, recorder } of this.#entries.values()) {
-      upstreams += recorder.upstreams;
-      events += log.size;
-      bytes += log.bytes;
+      upstreams += recorder?.upstreams ?? 0;
+      events += log?.size ?? 0;
+      bytes += log?.bytes ?? 0;
     }
     return { runs: this.#entries.size, upstreams, subscribers: this.#subscribers, events, bytes };
   }
@@ -181,16 +327,15 @@ export class RunHub {
   /** Drops finished logs, oldest finished first, while all logs hold more than maxTotalBytes. */
   #enforceMemoryCap(): void {
     let total = 0;
-    for (const { log } of this.#entries.values()) total += log.bytes;
+    for (const { log } of this.#entries.values()) total += log?.bytes ?? 0;
     if (total <= this.options.maxTotalBytes) return;
     const finished = [...this.#entries.entries()]
       .filter(([, e]) => e.finishedAt !== undefined)
       .sort(([, a], [, b]) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
     for (const [runId, entry] of finished) {
       if (total <= this.options.maxTotalBytes) break;
-      clearTimeout(entry.evictTimer);
-      this.#entries.delete(runId);
-      total -= entry.log.bytes;
+      this.#evict(entry);
+      total -= entry.log?.bytes ?? 0;
       this.logger.info({ runId }, 'dropped a finished run log: over RUN_LOGS_MAX_BYTES');
     }
   }
@@ -201,6 +346,7 @@ export class RunHub {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#abort.abort();
     const entries = [...this.#entries.values()];
     const reason = new GatewayError(
       'SHUTTING_DOWN',
@@ -208,17 +354,25 @@ export class RunHub {
     );
     for (const entry of entries) {
       clearTimeout(entry.evictTimer);
-      entry.log.interrupt(reason);
+      clearInterval(entry.takeoverTimer);
+      entry.log?.interrupt(reason);
     }
-    // a recorder waiting on an engine that does not answer must not hold shutdown
+    // a recorder waiting on an engine that does not answer must not hold shutdown;
+    // with a shared log, a stopped recorder stores what it queued and gives its lease back
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(entries.map((e) => e.recorder.stop())),
+      Promise.all(
+        entries.map(async (e) => {
+          await e.recorder?.stop();
+          await e.handedBack;
+        }),
+      ),
       new Promise((resolve) => {
         timer = setTimeout(resolve, this.options.stopTimeoutMs);
       }),
     ]);
     clearTimeout(timer);
+    await Promise.all(entries.map((e) => e.mirror?.close()));
     this.#entries.clear();
   }
 }

@@ -56,12 +56,15 @@ export class RunLog {
   #complete = false;
   #interruption: GatewayError | undefined;
 
-  /** Identifies this recording of the run: cursors of another recording do not apply to it. */
-  readonly epoch = randomBytes(6).toString('base64url');
-
+  /**
+   * @param epoch identifies this recording of the run: cursors of another
+   * recording do not apply to it. A log mirrored from a shared store takes the
+   * store's epoch, so cursors hold across replicas.
+   */
   constructor(
     readonly runId: string,
     private readonly limits: RunLogLimits = unlimited,
+    readonly epoch: string = randomBytes(6).toString('base64url'),
   ) {}
 
   /** True once the terminal RunStatus event is in the log. */
@@ -119,6 +122,31 @@ export class RunLog {
     this.#trim();
     this.#notify();
     return event;
+  }
+
+  /**
+   * Adds an event that already has its position (mirrored from a shared log,
+   * or confirmed by it). Events at or before `lastSeq` are ignored (a mirror
+   * hears some events twice). Returns false when `event` would leave a hole:
+   * the caller must fetch what is missing first.
+   */
+  restore(event: RunEvent): boolean {
+    if (event.seq <= this.lastSeq) return true;
+    if (event.seq !== this.lastSeq + 1 || this.#complete) return false;
+    const size = estimateBytes(event);
+    this.#events.push(event);
+    this.#sizes.push(size);
+    this.#bytes += size;
+    if (event.kind === 'RunStatus') this.#complete = true;
+    this.#trim();
+    this.#notify();
+    return true;
+  }
+
+  /** An empty mirror of a shared log that was trimmed starts at the shared log's first kept event. */
+  startAt(firstSeq: number): void {
+    if (this.size > 0 || this.#firstSeq !== 1) throw new Error(`run ${this.runId}: startAt on a log that started`);
+    this.#firstSeq = Math.max(1, firstSeq);
   }
 
   /** Events after `seq` (exclusive), in order; empty when `seq` is not covered. */

@@ -11,13 +11,26 @@
  * the listener after every hangup or error until REST shows the run finished.
  */
 import type { Logger } from 'pino';
-import { GatewayError } from '../errors.js';
 import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../events/engine-event.js';
 import type { RunEventBody } from '../events/run-event.js';
 import { RunTracker } from '../events/run-tracker.js';
 import type { EagerStream } from './eager-stream.js';
-import type { RunLog } from './run-log.js';
+import { lookupRun, sleep } from './lookup-run.js';
 import type { ListenTarget, RunSource } from './run-source.js';
+
+/** Where a recorder appends: the run log itself, or a writer to a shared log. */
+export interface RunLogSink {
+  readonly runId: string;
+  append(body: RunEventBody, at: Date): unknown;
+}
+
+/** How a recorder is tied to its run's events before and after a trigger. */
+export interface Correlation {
+  /** The listener opened before the trigger (only on the replica that triggered). */
+  readonly early?: EagerStream<EngineEvent>;
+  /** The metadata pair the run was triggered with; listeners by it start at once. */
+  readonly metadata: { readonly key: string; readonly value: string };
+}
 
 export interface RecorderOptions {
   /** How often REST state is read while the listener is attached (ms). */
@@ -47,25 +60,33 @@ export class RunRecorder {
   readonly #early: EagerStream<EngineEvent> | undefined;
   readonly #target: ListenTarget;
 
+  readonly #resumed: boolean;
+
   /**
    * `correlated`: for runs the gateway triggered, the listener opened before
    * the trigger and the metadata pair it listens by. That listener is the
    * first attachment, so the run's first events are kept, and re-attachments
    * use the same pair: listening by metadata starts at once, while listening by
    * run id first looks the run up (and may wait a second) on the engine.
+   *
+   * `resumeFrom`: the bodies a recorder that stopped (another replica) already
+   * logged; this one continues after them.
    */
   constructor(
-    readonly log: RunLog,
+    readonly log: RunLogSink,
     private readonly source: RunSource,
     private readonly options: RecorderOptions,
-    correlated?: { readonly early: EagerStream<EngineEvent>; readonly metadata: { key: string; value: string } },
+    correlated?: Correlation,
+    resumeFrom?: Iterable<RunEventBody>,
   ) {
     this.#tracker = new RunTracker(log.runId);
+    this.#resumed = resumeFrom !== undefined;
+    if (resumeFrom) this.#tracker.resume(resumeFrom);
     const early = correlated?.early;
     this.#early = early;
     this.#target = correlated ? { metadata: correlated.metadata } : { runId: log.runId };
     if (early) this.#abort.signal.addEventListener('abort', () => early.close(), { once: true });
-    this.#ready = this.#lookup();
+    this.#ready = lookupRun(source, log.runId, options.lookupTimeoutMs, this.#abort.signal);
     this.#ready.catch(() => {}); // observed through ready() and done
     this.done = this.#run();
   }
@@ -94,30 +115,6 @@ export class RunRecorder {
     return this.#abort.signal.aborted || this.#tracker.finished;
   }
 
-  /**
-   * Waits until the engine knows the run. REST can lag behind a trigger, and a
-   * passing engine error must not end a recording that already started.
-   */
-  async #lookup(): Promise<RunSnapshot> {
-    const deadline = Date.now() + this.options.lookupTimeoutMs;
-    let lastError: unknown;
-    for (;;) {
-      if (this.#abort.signal.aborted) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
-      try {
-        const snapshot = await this.source.snapshot(this.runId);
-        if (snapshot) return snapshot;
-        lastError = undefined;
-      } catch (error) {
-        lastError = error;
-      }
-      if (Date.now() >= deadline) {
-        if (lastError) throw lastError;
-        throw new GatewayError('RUN_NOT_FOUND', `Run ${this.runId} is not known to the engine.`);
-      }
-      await sleep(250, this.#abort.signal);
-    }
-  }
-
   async #run(): Promise<void> {
     // listen at once, in parallel with the lookup: a run's first events do not wait
     const listening = this.#listenLoop();
@@ -130,6 +127,7 @@ export class RunRecorder {
       return;
     }
     this.#tracker.learnNames(first);
+    if (this.#resumed) this.#tracker.markUnsure(first);
     await this.#serial(() => this.#reconcile(first));
     while (!this.#stopped) {
       const interval =
@@ -250,17 +248,4 @@ export class RunRecorder {
   #append(bodies: readonly RunEventBody[], at: Date): void {
     for (const body of bodies) this.log.append(body, at);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { connectRedisRunStore } from '../redis/redis-run-store.js';
 import { RunHub } from '../runs/run-hub.js';
 import type { RunSource, WorkflowGateway } from '../runs/run-source.js';
 import { WorkflowCatalog } from '../runs/workflow-catalog.js';
@@ -33,6 +34,9 @@ export type GatewayConfig = Pick<
   | 'RUN_LOG_MAX_EVENTS'
   | 'RUN_LOG_MAX_BYTES'
   | 'RUN_LOGS_MAX_BYTES'
+  | 'REDIS_URL'
+  | 'REDIS_KEY_PREFIX'
+  | 'REDIS_LEASE_MS'
 >;
 
 export interface Gateway {
@@ -51,6 +55,16 @@ export interface GatewayDependencies {
 
 /** Starts the gateway and resolves once it listens. */
 export async function startGateway({ config, engine, logger }: GatewayDependencies): Promise<Gateway> {
+  const store = config.REDIS_URL
+    ? await connectRedisRunStore({
+        url: config.REDIS_URL,
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        leaseMs: config.REDIS_LEASE_MS,
+        retentionMs: config.RUN_LOG_RETENTION_MS,
+        maxEvents: config.RUN_LOG_MAX_EVENTS,
+        logger,
+      })
+    : undefined;
   const runs = new RunHub(
     engine,
     {
@@ -62,8 +76,11 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       logLimits: { maxEvents: config.RUN_LOG_MAX_EVENTS, maxBytes: config.RUN_LOG_MAX_BYTES },
       maxTotalBytes: config.RUN_LOGS_MAX_BYTES,
       stopTimeoutMs: config.SHUTDOWN_GRACE_MS,
+      // half a lease: a run whose recorder died is taken over within 1.5 lease periods
+      takeoverIntervalMs: Math.max(50, Math.floor(config.REDIS_LEASE_MS / 2)),
     },
     logger,
+    store,
   );
   const context: GatewayContext = { runs, engine, workflows: new WorkflowCatalog(engine, config.GATEWAY_WORKFLOWS) };
 
@@ -114,7 +131,8 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     return yoga.handle(req, res);
   }
 
-  const wsServer = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never);
+  const graphqlWs = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never);
+  const wsServer = graphqlWs.server;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -133,7 +151,7 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // followers get SHUTTING_DOWN and complete; give them a moment to flush
       await runs.close();
-      await waitFor(() => runs.stats().subscribers === 0, config.SHUTDOWN_GRACE_MS);
+      await waitFor(() => runs.stats().subscribers === 0 && graphqlWs.openOperations() === 0, config.SHUTDOWN_GRACE_MS);
       for (const client of wsServer.clients) client.close(1001, 'Going away');
       await waitFor(() => wsServer.clients.size === 0, 1_000);
       for (const client of wsServer.clients) client.terminate();
@@ -142,6 +160,7 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       server.closeAllConnections();
       await closed;
       await yoga.dispose();
+      await store?.close();
     })();
     return stopping;
   };

@@ -45,7 +45,8 @@ export function createMaskError(logger: Logger) {
       path: graphqlError?.path ?? null,
     };
     if (original instanceof GatewayError) {
-      if (original.code === 'ENGINE_UNAVAILABLE') logger.warn({ err: original.cause ?? original }, original.message);
+      if (original.code === 'ENGINE_UNAVAILABLE' || original.code === 'LOG_UNAVAILABLE')
+        logger.warn({ err: original.cause ?? original }, original.message);
       return new GraphQLError(original.message, { ...location, extensions: { code: original.code } });
     }
     const originalGraphQL = asGraphQLError(original);

@@ -17,16 +17,32 @@ interface EnvelopedRoot {
   subscribe: Enveloped['subscribe'];
 }
 
-/** Attaches graphql-ws to `server` at `path`; returns the ws server (closed by the caller). */
+export interface GraphqlWsServer {
+  /** The ws server (closed by the caller). */
+  readonly server: WebSocketServer;
+  /** Operations not yet completed on the wire (their `complete` message is sent before they leave the count). */
+  openOperations(): number;
+}
+
+/** Attaches graphql-ws to `server` at `path`. */
 export function attachGraphqlWs(
   server: Server,
   path: string,
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
-): WebSocketServer {
+): GraphqlWsServer {
   // operations are small: a megabyte is plenty, and ws's default (100 MiB) is an easy memory attack
   const wsServer = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
+  // graphql-ws keeps an operation in ctx.subscriptions until its `complete` is sent:
+  // shutdown waits on that, not on the iterator's end, before closing sockets
+  const connections = new Set<{ subscriptions: Record<string, unknown> }>();
   useServer(
     {
+      onConnect: (ctx) => {
+        connections.add(ctx);
+      },
+      onClose: (ctx) => {
+        connections.delete(ctx);
+      },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
@@ -59,5 +75,12 @@ export function attachGraphqlWs(
     },
     wsServer,
   );
-  return wsServer;
+  return {
+    server: wsServer,
+    openOperations: () => {
+      let open = 0;
+      for (const ctx of connections) open += Object.keys(ctx.subscriptions).length;
+      return open;
+    },
+  };
 }
