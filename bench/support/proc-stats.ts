@@ -97,3 +97,11 @@ export function sampleMemory(pid: number, intervalMs = 100): MemorySampler {
     },
   };
 }
+
+/** Busy and total CPU time of the whole machine so far (/proc/stat), in clock ticks. */
+export async function readMachineCpu(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
+  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  return { busy, total: busy + (idle ?? 0) + (iowait ?? 0) };
+}

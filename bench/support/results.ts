@@ -46,6 +46,23 @@ export async function writeResults(name: string, data: Record<string, unknown>):
   return file.pathname;
 }
 
+/**
+ * Waits (at most BENCH_QUIET_WAIT_S, default 180 s) until the machine's
+ * 1-minute load average is below BENCH_QUIET_LOAD (default 1): other people's
+ * test runs on this machine skew every number. Returns the load it started at.
+ */
+export async function waitForQuietMachine(): Promise<{ load1m: number; waitedSeconds: number }> {
+  const limit = Number(process.env['BENCH_QUIET_LOAD'] ?? 1);
+  const deadline = Date.now() + Number(process.env['BENCH_QUIET_WAIT_S'] ?? 180) * 1000;
+  const started = Date.now();
+  while ((loadavg()[0] ?? 0) >= limit && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+  }
+  const load1m = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+  if (load1m >= limit) process.stderr.write(`bench: machine still busy (load ${load1m}); numbers will be skewed\n`);
+  return { load1m, waitedSeconds: Math.round((Date.now() - started) / 1000) };
+}
+
 /** Bytes as MiB with one decimal. */
 export function mib(bytes: number): number {
   return Math.round((bytes / 2 ** 20) * 10) / 10;
