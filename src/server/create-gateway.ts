@@ -18,6 +18,7 @@ import { type GatewayContext, schema } from '../schema/index.js';
 import { createMaskError } from './error-codes.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createMetrics } from './metrics.js';
+import { createWebPage } from './web-page.js';
 
 export type GatewayConfig = Pick<
   Config,
@@ -101,6 +102,7 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
   });
 
   const metrics = createMetrics(runs);
+  const webPage = createWebPage({ graphqlPath: config.GRAPHQL_PATH });
 
   let stopping: Promise<void> | undefined;
   const server = createServer((req, res) => {
@@ -128,6 +130,7 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
         return json(res, 503, { status: 'engine unavailable' });
       }
     }
+    if (path && webPage.handles(req.method, path)) return webPage.serve(req, res, path);
     return yoga.handle(req, res);
   }
 

@@ -1,0 +1,262 @@
+/**
+ * The web page at `/` in a real browser (Debian's chromium through
+ * playwright-core), against a real gateway and engine: a person picks an
+ * example, runs it and watches steps, text, images and the run's result
+ * arrive, through a dropped WebSocket. Assertions are what the page shows.
+ * Screenshots go to test/e2e/artifacts/.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebPage } from '../../scripts/build-web.js';
+import { createWebPage } from '../../src/server/web-page.js';
+import type {} from '../../web/src/page-hook.js';
+import { disposeAll, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+
+const artifacts = join(import.meta.dirname, 'artifacts');
+const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+const LONG_TEXT =
+  'A dropped socket must cost the reader nothing: the page keeps the cursor of the last event it drew, ' +
+  'subscribes again with `after` set to it, and the gateway sends exactly what followed, so every word ' +
+  'of this paragraph appears once, in order, however the connection came and went — ünïcödé included.';
+
+let gateway: TestGateway;
+let browser: Browser;
+let page: Page;
+const pages: Page[] = [];
+const pageProblems: string[] = [];
+
+beforeAll(async () => {
+  await buildWebPage();
+  await mkdir(artifacts, { recursive: true });
+  gateway = await startTestGateway();
+  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  pages.push(page);
+  page.on('pageerror', (error) => pageProblems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageProblems.push(`console: ${message.text()}`);
+  });
+  await page.goto(new URL('/', gateway.url).href);
+  // the page lists the workflows the gateway offers once it has asked
+  await page.locator('#workflow option[value="multi-step"]:not([disabled])').waitFor({ state: 'attached' });
+});
+
+afterAll(async () => {
+  for (const open of pages) await open.close().catch(() => {});
+  await browser?.close();
+  await disposeAll();
+});
+
+/** Does what a person does: picks the workflow, types its input, presses Run; returns the run id. */
+async function run(workflow: string, input: Record<string, unknown>): Promise<string> {
+  const before = await page.evaluate(() => window.__gateway?.runId());
+  await page.selectOption('#workflow', workflow);
+  await page.fill('#input', JSON.stringify(input, null, 2));
+  await page.click('#run-button');
+  const handle = await page.waitForFunction((previous) => {
+    const runId = window.__gateway?.runId();
+    return runId !== undefined && runId !== previous ? runId : undefined;
+  }, before);
+  return (await handle.jsonValue()) as string;
+}
+
+async function waitForRunStatus(status: string, timeout = 60_000): Promise<void> {
+  await page.locator(`#run-status[data-status="${status}"]`).waitFor({ timeout });
+}
+
+function stepText(step: string): Promise<string> {
+  return page
+    .locator(`[data-step="${step}"] .step-text`)
+    .first()
+    .evaluate((el) => el.textContent ?? '');
+}
+
+describe('the web page', () => {
+  it('should show the three steps of multi-step turn completed, their text as it streams, and the output', async () => {
+    await run('multi-step', { delayMs: 400 });
+
+    // the first step's text is there while the run still runs
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-step="fetch"] .step-text')?.textContent?.includes('downloading records') &&
+        document.querySelector('#run-status')?.getAttribute('data-status') === 'RUNNING',
+      undefined,
+      { timeout: 30_000 },
+    );
+    await waitForRunStatus('COMPLETED');
+
+    const steps = page.locator('#steps > .step');
+    expect(await steps.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-step')))).toEqual([
+      'fetch',
+      'transform',
+      'summarize',
+    ]);
+    expect(await steps.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-status')))).toEqual([
+      'COMPLETED',
+      'COMPLETED',
+      'COMPLETED',
+    ]);
+    expect(await stepText('fetch')).toBe('fetch: downloading records\nfetch: got 4 records\n');
+    expect(await stepText('transform')).toBe('transform: upper-casing records\ntransform: 4 records done\n');
+    expect(await stepText('summarize')).toBe(
+      'summarize: writing summary\nsummarize: 4 records: ALPHA, BETA, GAMMA, DELTA\n',
+    );
+    // durations come from the events' times: each step ran at least its 400 ms pause
+    for (const step of ['fetch', 'transform', 'summarize']) {
+      const time = await page.locator(`[data-step="${step}"] .step-time`).textContent();
+      expect(time).toMatch(/ran (\d{3,} ms|\d+\.\d+ s)/);
+      expect(parseDuration(time ?? '')).toBeGreaterThanOrEqual(400);
+    }
+    expect(await page.locator('#progress').evaluate((el) => (el as HTMLProgressElement).value)).toBe(1);
+    expect(await page.locator('#progress-label').textContent()).toBe('3 / 3 steps · done');
+    expect(await page.locator('#run-output').textContent()).toContain('4 records: ALPHA, BETA, GAMMA, DELTA');
+    expect(await page.locator('#connection').getAttribute('data-state')).toBe('done');
+    await page.screenshot({ path: join(artifacts, 'web-page-multi-step.png'), fullPage: true });
+  });
+
+  it('should render the image of stream-file with its real dimensions once its chunks are complete', async () => {
+    await run('stream-file', {});
+
+    const image = page.locator('[data-step="render"] figure.complete img');
+    await image.waitFor({ timeout: 60_000 });
+    const size = await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('[data-step="render"] figure.complete img');
+      return img?.complete && img.naturalWidth > 0 ? { width: img.naturalWidth, height: img.naturalHeight } : undefined;
+    });
+    expect(await size.jsonValue()).toEqual({ width: 320, height: 200 });
+    expect(await page.locator('[data-step="render"] figcaption').textContent()).toMatch(
+      /^gradient\.png · [\d.]+ KiB · SHA-256 verified$/,
+    );
+    await waitForRunStatus('COMPLETED');
+    expect(await page.locator('#run-output').textContent()).toContain('gradient.png');
+    await page.screenshot({ path: join(artifacts, 'web-page-stream-file.png'), fullPage: true });
+  });
+
+  it('should show the reconnect and resume when its socket drops mid-run, and end with the text exactly once', async () => {
+    await run('stream-text', { text: LONG_TEXT, chunkSize: 4, delayMs: 40 });
+
+    await page.waitForFunction(
+      () => (document.querySelector('[data-step="stream"] .step-text')?.textContent?.length ?? 0) >= 40,
+      undefined,
+      { timeout: 30_000 },
+    );
+    const atDrop = await page.evaluate(() => ({
+      dropped: window.__gateway?.dropConnection() ?? false,
+      shown: document.querySelector('[data-step="stream"] .step-text')?.textContent ?? '',
+    }));
+    expect(atDrop.dropped).toBe(true);
+    expect(atDrop.shown.length).toBeLessThan(LONG_TEXT.length);
+
+    await page.locator('#connection[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#connection').textContent()).toMatch(
+      /^live · resumed from cursor …\S+ after \d+ events$/,
+    );
+    await page.locator('#connection-log li[data-kind="resumed"]').waitFor();
+    expect(await page.locator('#connection-log li[data-kind="reconnecting"]').textContent()).toContain(
+      'socket closed (4000: Dropped by the page); reconnecting in 500 ms',
+    );
+
+    await waitForRunStatus('COMPLETED');
+    expect(await stepText('stream')).toBe(LONG_TEXT);
+    expect(await page.evaluate(() => window.__gateway?.connectionStates())).toEqual([
+      'connecting',
+      'live',
+      'reconnecting',
+      'connecting',
+      'live',
+      'done',
+    ]);
+    expect(await page.locator('#run-output').textContent()).toContain(`"length": ${LONG_TEXT.length}`);
+    await page.screenshot({ path: join(artifacts, 'web-page-resumed.png'), fullPage: true });
+  });
+
+  it('should show a failed run with its step error', async () => {
+    await run('always-fails', { message: 'on purpose' });
+
+    await waitForRunStatus('FAILED');
+    expect(await page.locator('[data-step="explode"]').getAttribute('data-status')).toBe('FAILED');
+    expect(await page.locator('[data-step="explode"] .step-error').textContent()).toContain(
+      'explode failed: on purpose',
+    );
+    expect(await page.locator('#run-error').textContent()).toContain('explode failed: on purpose');
+  });
+
+  it('should say what is wrong with an input that is not a JSON object, without triggering', async () => {
+    const before = await page.evaluate(() => window.__gateway?.runId());
+    await page.fill('#input', '[1, 2]');
+    await page.click('#run-button');
+    await page.locator('#form-error:not([hidden])').waitFor();
+    expect(await page.locator('#form-error').textContent()).toBe('The input must be a JSON object.');
+    expect(await page.evaluate(() => window.__gateway?.runId())).toBe(before);
+  });
+
+  it('should have logged no page error nor console error', () => {
+    expect(pageProblems).toEqual([]);
+  });
+});
+
+describe('serving the page', () => {
+  it('should serve index.html at / with its GraphQL path and a content security policy', async () => {
+    const res = await fetch(new URL('/', gateway.url));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await res.text()).toContain('<meta name="graphql-path" content="/graphql" />');
+  });
+
+  it('should serve assets with their content types', async () => {
+    const js = await fetch(new URL('/assets/main.js', gateway.url));
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const css = await fetch(new URL('/assets/style.css', gateway.url));
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+  });
+
+  it('should answer 404 for unknown assets and any path that climbs out of them', async () => {
+    for (const path of [
+      '/assets/nope.js',
+      '/assets/',
+      '/assets/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/assets/..%2F..%2Fpackage.json',
+      '/assets/%2e%2e/index.html',
+      '/assets/.hidden.js',
+      '/assets/main.ts',
+      '/assets/%E0%A4%A',
+    ]) {
+      const res = await fetch(new URL(path, gateway.url));
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+    }
+  });
+
+  it('should keep GraphiQL at /graphql', async () => {
+    const res = await fetch(gateway.url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('GraphiQL');
+  });
+
+  it('should answer 503 with a hint when the page was not built', async () => {
+    const webPage = createWebPage({ graphqlPath: '/graphql', root: join(artifacts, 'no-such-build') });
+    const server = createServer((req, res) => void webPage.serve(req, res, req.url ?? '/'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toBe('The web page is not built: run `npm run web:build`.\n');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+/** The "ran" duration of a step's time label, in ms. */
+function parseDuration(label: string): number {
+  const match = /ran (\d+(?:\.\d+)?) (ms|s)/.exec(label);
+  if (!match) return Number.NaN;
+  return Number(match[1]) * (match[2] === 's' ? 1000 : 1);
+}

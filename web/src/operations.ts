@@ -1,0 +1,36 @@
+/**
+ * The GraphQL documents the web page sends, typed by the client preset of
+ * GraphQL Code Generator (`npm run codegen` writes web/src/generated/). The
+ * documents are plain strings at run time: the page bundles no GraphQL parser.
+ */
+import { graphql } from './generated/gql.js';
+
+/** The workflows this gateway may trigger. */
+export const WORKFLOWS = graphql(`
+  query PageWorkflows {
+    workflows { name }
+  }
+`);
+
+/** Starts a run; sent over HTTP. */
+export const TRIGGER = graphql(`
+  mutation PageTrigger($workflow: String!, $input: JSON) {
+    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow }
+  }
+`);
+
+/** Follows a run over graphql-ws; `after` resumes after the last cursor handled. */
+export const RUN_EVENTS = graphql(`
+  subscription PageRunEvents($runId: ID!, $after: String) {
+    workflowRunEvents(runId: $runId, after: $after) {
+      __typename
+      ... on RunEvent { cursor at }
+      ... on StepStatusEvent { stepId stepName status attempt error }
+      ... on StepOutputEvent { stepName attempt output }
+      ... on StreamChunkEvent { stepName attempt data }
+      ... on FileChunkEvent { stepName attempt fileId name mimeType index count size sha256 data }
+      ... on StreamGapEvent { stepName attempt missedChunks reason }
+      ... on RunStatusEvent { runStatus: status output error }
+    }
+  }
+`);
