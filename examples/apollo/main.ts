@@ -1,0 +1,38 @@
+/**
+ * `npm run example:apollo -- <workflow> '<json input>'`: triggers a run through
+ * the gateway (GATEWAY_URL, default http://127.0.0.1:4000/graphql) and prints
+ * its events as they arrive. DROP_AFTER=<n> drops the connection after n events
+ * to show the resume.
+ */
+import { followRun, type RunEvent } from './follow-run.js';
+
+const [workflow = 'stream-text', input = '{}'] = process.argv.slice(2);
+const dropAfter = process.env['DROP_AFTER'] ? Number(process.env['DROP_AFTER']) : undefined;
+
+const run = await followRun({
+  url: process.env['GATEWAY_URL'] ?? 'http://127.0.0.1:4000/graphql',
+  workflow,
+  input: JSON.parse(input) as Record<string, unknown>,
+  ...(dropAfter ? { dropAfter } : {}),
+  onEvent: (event) => console.log(describe(event)),
+  onResume: (cursor) => console.log(`-- connection lost; resuming after ${cursor}`),
+});
+console.log(`run ${run.runId}: ${run.events.length} events over ${run.connections} connection(s)`);
+
+/** One line per event; the switch is exhaustive, so a new event type fails to compile here. */
+function describe(event: RunEvent): string {
+  switch (event.__typename) {
+    case 'StepStatusEvent':
+      return `[${event.stepName}] ${event.status} (attempt ${event.attempt})${event.error ? `: ${event.error}` : ''}`;
+    case 'StreamChunkEvent':
+      return `[${event.stepName}] ${JSON.stringify(event.data)}`;
+    case 'StepOutputEvent':
+      return `[${event.stepName}] output ${JSON.stringify(event.output)}`;
+    case 'FileChunkEvent':
+      return `[${event.stepName}] file ${event.name}, chunk ${event.index + 1} of ${event.count}`;
+    case 'StreamGapEvent':
+      return `[${event.stepName}] lost ${event.missedChunks ?? 'some'} chunks: ${event.reason}`;
+    case 'RunStatusEvent':
+      return `run ${event.runStatus}${event.error ? `: ${event.error}` : ` ${JSON.stringify(event.output)}`}`;
+  }
+}
