@@ -330,8 +330,8 @@ export class RunTracker {
   /** Emits chunks in the engine's per-step index order, holding the ones that come early. */
   #chunk(step: StepState, event: EngineEvent, now: number, out: RunEventBody[]): void {
     const index = event.eventIndex;
-    // the index now tells what was missed: a hole becomes a counted StreamGap
-    if (index !== null) {
+    // a new index (not a duplicate) tells what was missed: a hole becomes a counted StreamGap
+    if (index !== null && index >= step.nextChunkIndex) {
       step.unsure = false;
       step.indexSeen = true;
     }

@@ -16,7 +16,7 @@ import { lookupRun } from './lookup-run.js';
 import { RunLog, type RunLogLimits } from './run-log.js';
 import { type RecorderOptions, RunRecorder } from './run-recorder.js';
 import type { RunSource } from './run-source.js';
-import type { SharedRunInfo, SharedRunMirror, SharedRunStore } from './shared-run-store.js';
+import type { SharedRunInfo, SharedRunLease, SharedRunMirror, SharedRunStore } from './shared-run-store.js';
 
 /** The additional-metadata key that ties a gateway-triggered run to its pre-trigger listener. */
 export const CORRELATION_KEY = 'hatchet-gateway-follow';
@@ -189,9 +189,11 @@ export class RunHub {
       return;
     }
     entry.claiming = true;
+    let lease: SharedRunLease | null = null;
     try {
-      const lease = await store.claim(entry.runId);
-      if (!lease) {
+      const held = await store.claim(entry.runId);
+      lease = held;
+      if (!held) {
         early?.close();
         return;
       }
@@ -199,11 +201,11 @@ export class RunHub {
       await entry.mirror?.catchUp();
       if (log.complete || entry.gone || this.#closed) {
         early?.close();
-        await lease.release();
+        await held.release();
         return;
       }
       const resumeFrom = log.lastSeq > 0 ? await store.bodies(entry.runId) : undefined;
-      const writer = store.writer(log, lease, (event) => log.restore(event));
+      const writer = store.writer(log, held, (event) => log.restore(event));
       const metadata = entry.correlation ?? undefined;
       const recorder = new RunRecorder(
         writer,
@@ -219,17 +221,19 @@ export class RunHub {
         this.logger.warn({ runId: entry.runId }, 'lost the lease of a run; another replica records it');
         void recorder.stop();
       };
-      lease.lost.addEventListener('abort', onLost, { once: true });
+      held.lost.addEventListener('abort', onLost, { once: true });
       entry.handedBack = recorder.done.then(async () => {
-        lease.lost.removeEventListener('abort', onLost);
+        held.lost.removeEventListener('abort', onLost);
         await writer.drain();
-        await lease.release();
+        await held.release();
         if (entry.recorder === recorder) delete entry.recorder;
         if (!log.complete && !entry.gone && !this.#closed) this.#scheduleTakeover(entry, store);
       });
     } catch (error) {
       early?.close();
-      this.logger.warn({ runId: entry.runId, err: error }, 'could not claim a run; will retry');
+      // a lease won but not used would be renewed for nothing and keep every replica out
+      if (lease && !entry.recorder) await lease.release();
+      this.logger.warn({ runId: entry.runId, err: error }, 'could not take over a run; will retry');
     } finally {
       entry.claiming = false;
     }
