@@ -74,6 +74,7 @@ for (const rate of rates) {
     'max ms': result.latencyMs.max,
     lost: result.chunksLostTotal,
     'gw cores': measured.cores,
+    'gw CPU µs/delivery': Math.round((measured.cpuSeconds * 1e6) / Math.max(1, delivered)),
     'engine listeners': measured.gaugeMax,
     'loadgen cpu s': result.loadGenerator.cpuSeconds,
     'machine busy cores': measured.machineBusyCores,

@@ -72,27 +72,31 @@ for (const [id, micros] of selfByNode) {
   byOwner.set(owner(url), (byOwner.get(owner(url)) ?? 0) + micros);
 }
 const top = Number(process.env['TOP'] ?? 25);
+const idle = [...byFunction].filter(([key]) => /^\((idle|program)\) \|/.test(key)).reduce((a, [, m]) => a + m, 0);
+const busy = total - idle;
 const pct = (micros: number) => `${((micros / total) * 100).toFixed(1)}%`;
+const busyPct = (micros: number) => `${((micros / busy) * 100).toFixed(1)}%`;
 const ms = (micros: number) => (micros / 1000).toFixed(0);
 const lines = [
   `profile: ${file}`,
-  `sampled ${ms(total)} ms over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s of wall time`,
+  `sampled ${ms(total)} ms over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s of wall time, ${ms(busy)} ms busy (not idle)`,
   '',
-  '| self ms | self % | function | where |',
-  '|---:|---:|---|---|',
+  '| self ms | self % | % of busy | function | where |',
+  '|---:|---:|---:|---|---|',
   ...[...byFunction]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([key, micros]) => {
       const [name, where] = key.split(' | ');
-      return `| ${ms(micros)} | ${pct(micros)} | \`${name}\` | ${where} |`;
+      const ofBusy = /^\((idle|program)\)$/.test(name ?? '') ? '' : busyPct(micros);
+      return `| ${ms(micros)} | ${pct(micros)} | ${ofBusy} | \`${name}\` | ${where} |`;
     }),
   '',
-  '| self ms | self % | package or folder |',
-  '|---:|---:|---|',
+  '| self ms | self % | % of busy | package or folder |',
+  '|---:|---:|---:|---|',
   ...[...byOwner]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 15)
-    .map(([name, micros]) => `| ${ms(micros)} | ${pct(micros)} | ${name} |`),
+    .map(([name, micros]) => `| ${ms(micros)} | ${pct(micros)} | ${busyPct(micros)} | ${name} |`),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -25,7 +25,9 @@ const deadlineMs = Number(process.env['BENCH_DEADLINE_MS'] ?? 300_000);
 const openBatch = Number(process.env['BENCH_OPEN_BATCH'] ?? 100);
 
 export const FOLLOW =
-  'subscription($id: ID!) { workflowRunEvents(runId: $id) { __typename ... on RunEvent { cursor } ... on StreamChunkEvent { data } } }';
+  'subscription($id: ID!) { workflowRunEvents(runId: $id) { __typename ... on RunEvent { cursor } ... on StreamChunkEvent { data } ... on StreamGapEvent { missedChunks } ... on RunStatusEvent { status } } }';
+
+type WireEvent = { __typename: string; data?: string; missedChunks?: number | null; status?: string };
 
 interface Subscriber {
   bytes: number;
@@ -36,6 +38,14 @@ interface Subscriber {
 }
 
 const latencies: number[] = [];
+/** Events other than chunks, by type (and run status), over all subscribers; gaps the gateway reported. */
+const otherEvents: Record<string, number> = {};
+let missedChunksReported = 0;
+function onOther(event: WireEvent): void {
+  const key = event.__typename === 'RunStatusEvent' ? `RunStatusEvent ${event.status}` : event.__typename;
+  otherEvents[key] = (otherEvents[key] ?? 0) + 1;
+  if (event.__typename === 'StreamGapEvent') missedChunksReported += event.missedChunks ?? 0;
+}
 const subscribers: Subscriber[] = [];
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
@@ -80,12 +90,13 @@ function openWs(sub: Subscriber): Promise<void> {
       lazy: true,
       on: { connected: () => resolve() },
     });
-    client.subscribe<{ workflowRunEvents: { __typename: string; data?: string } }>(
+    client.subscribe<{ workflowRunEvents: WireEvent }>(
       { query: FOLLOW, variables: { id: runId } },
       {
         next: (result) => {
           const event = result.data?.workflowRunEvents;
           if (event?.__typename === 'StreamChunkEvent' && event.data) onChunk(sub, event.data);
+          else if (event) onOther(event);
         },
         error: (error) => {
           end(sub, error instanceof Error ? error.message : JSON.stringify(error));
@@ -130,11 +141,13 @@ function openSse(sub: Subscriber): Promise<void> {
             const dataLine = message.split('\n').find((line) => line.startsWith('data:'));
             if (!dataLine || dataLine.length <= 6) continue;
             const payload = JSON.parse(dataLine.slice(5)) as {
-              data?: { workflowRunEvents?: { data?: string } };
+              data?: { workflowRunEvents?: WireEvent };
               payload?: string;
             };
-            const chunk = mode === 'proxy' ? payload.payload : payload.data?.workflowRunEvents?.data;
+            const event = payload.data?.workflowRunEvents;
+            const chunk = mode === 'proxy' ? payload.payload : event?.data;
             if (chunk) onChunk(sub, chunk);
+            else if (event) onOther(event);
           }
         });
         res.on('end', () => end(sub));
@@ -184,6 +197,8 @@ const result = {
   chunksReceivedMin: Math.min(...received),
   chunksReceivedMax: Math.max(...received),
   chunksLostTotal: expected ? received.reduce((lost, r) => lost + (expected - r), 0) : null,
+  otherEvents,
+  missedChunksReported,
   duplicates: subscribers.reduce((d, s) => d + (s.chunks - s.seen.size), 0),
   bytesPerSubscriber: Math.round(bytes.reduce((a, b) => a + b, 0) / Math.max(1, count)),
   loadGenerator: {

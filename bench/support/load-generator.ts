@@ -18,6 +18,10 @@ export interface SubscribersResult {
   readonly chunksReceivedMin: number;
   readonly chunksReceivedMax: number;
   readonly chunksLostTotal: number | null;
+  /** Non-chunk events received, by type (`RunStatusEvent <status>` for the end), over all subscribers. */
+  readonly otherEvents: Record<string, number>;
+  /** Chunks the gateway said it missed (StreamGapEvent.missedChunks), over all subscribers. */
+  readonly missedChunksReported: number;
   readonly duplicates: number;
   readonly bytesPerSubscriber: number;
   readonly loadGenerator: { cpuSeconds: number; eventLoopLagP99Ms: number; eventLoopLagMaxMs: number };
