@@ -8,6 +8,7 @@ import { followRun } from '../../examples/apollo/follow-run.js';
 import { disposeAll, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { runExample } from './helpers/run-example.js';
 import { expectMultiStepRun, expectStreamTextRun, MULTI_STEP_INPUT, STREAM_INPUT } from './helpers/run-expectations.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 let gateway: TestGateway;
 beforeAll(async () => {
@@ -24,6 +25,22 @@ describe('Apollo Client over graphql-ws', () => {
   it('should follow the three steps of multi-step across a terminated socket', async () => {
     const run = await followRun({ url: gateway.url, workflow: 'multi-step', input: MULTI_STEP_INPUT, dropAfter: 7 });
     await expectMultiStepRun(gateway, run);
+  });
+
+  it('should resume by itself when the network cuts its connections mid-stream', async () => {
+    const proxy = await startTcpProxy(gateway.url);
+    try {
+      let seen = 0;
+      const run = await followRun({
+        url: proxy.url,
+        workflow: 'stream-text',
+        input: STREAM_INPUT,
+        onEvent: () => ++seen === 5 && proxy.cut(),
+      });
+      await expectStreamTextRun(gateway, run);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('should print the run from the command line, resuming after DROP_AFTER events', async () => {
