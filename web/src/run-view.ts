@@ -142,6 +142,9 @@ export class RunView {
     const attempt = event.attempt ?? 1;
     if (attempt < step.attempt) return; // a late word about a failed attempt changes nothing shown
     if (attempt > step.attempt) {
+      // the failed attempt keeps its error, under its own text
+      const failed = step.error.textContent;
+      if (failed) this.#textOf(step, step.attempt).append(element('span', 'attempt-error', failed));
       step.attempt = attempt;
       delete step.queuedAt;
       delete step.startedAt;
