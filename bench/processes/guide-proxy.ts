@@ -30,6 +30,7 @@ const server = createServer((req, res) => {
   }
   const runId = match[1];
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.flushHeaders(); // the guide's StreamingResponse answers at once, before the first event
   listeners++;
   void (async () => {
     try {
