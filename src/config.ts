@@ -71,6 +71,46 @@ const schema = z.object({
   REDIS_KEY_PREFIX: z.string().min(1).default('hatchet-gateway'),
   /** With REDIS_URL: a replica recording a run renews its lease within this period, else another replica takes the run over (ms). */
   REDIS_LEASE_MS: z.coerce.number().int().min(100).default(5_000),
+  /** API keys as `name:key:scope+scope,...` (scopes: trigger, read). Any key configured turns authentication on. */
+  GATEWAY_API_KEYS: z.string().optional(),
+  /** A JSON file of API keys: `[{ "name", "key", "scopes": ["trigger", "read"] }]`, added to GATEWAY_API_KEYS. */
+  GATEWAY_API_KEYS_FILE: z.string().min(1).optional(),
+  /** Secret (32+ characters) that signs run tokens; replicas must share it. Unset: a random one per process. */
+  RUN_TOKEN_SECRET: z.string().min(32, 'RUN_TOKEN_SECRET needs at least 32 characters').optional(),
+  /** How long a run token lets its holder follow its run (ms). */
+  RUN_TOKEN_TTL_MS: z.coerce.number().int().min(1_000).default(900_000),
+  /** Answer introspection queries (`__schema`, `__type`); turn off in production along with GRAPHIQL. */
+  INTROSPECTION: bool.default(true),
+  /** Largest HTTP request body accepted (bytes); larger ones get 413. */
+  MAX_REQUEST_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Largest `triggerWorkflow` input, as JSON (bytes). */
+  MAX_INPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
+  /** Deepest nesting of a `triggerWorkflow` input (objects and arrays). */
+  MAX_INPUT_DEPTH: z.coerce.number().int().positive().default(32),
+  /** Deepest selection of an operation. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(10),
+  /** Highest cost of an operation (graphql-armor's cost: objects 2, scalars 1, times 1.5 per level). */
+  MAX_QUERY_COST: z.coerce.number().int().positive().default(5_000),
+  /** Most aliases in an operation. */
+  MAX_QUERY_ALIASES: z.coerce.number().int().nonnegative().default(15),
+  /** Most directives in an operation. */
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().nonnegative().default(20),
+  /** Most tokens in an operation document. */
+  MAX_QUERY_TOKENS: z.coerce.number().int().positive().default(2_000),
+  /** `triggerWorkflow` calls per minute per API key (per process); 0 turns the limit off. */
+  TRIGGER_RATE_LIMIT: z.coerce.number().int().nonnegative().default(120),
+  /** Most operations open at once on one graphql-ws connection. */
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(50),
+  /** With authentication on: most graphql-ws connections and SSE streams open at once per key or run token. */
+  MAX_CONNECTIONS_PER_KEY: z.coerce.number().int().positive().default(500),
   /** Grace period on SIGTERM before open connections are closed (ms). */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
 });

@@ -4,15 +4,25 @@
  */
 import SchemaBuilder from '@pothos/core';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import type { GatewayAuth } from '../auth/gateway-auth.js';
+import type { Principal } from '../auth/principal.js';
 import type { RunHub } from '../runs/run-hub.js';
 import type { RunSource, WorkflowGateway } from '../runs/run-source.js';
 import type { WorkflowCatalog } from '../runs/workflow-catalog.js';
 
-/** What every resolver gets: the gateway's services, nothing per-request yet. */
-export interface GatewayContext {
+/** The gateway's services, the same for every request. */
+export interface GatewayServices {
   readonly runs: RunHub;
   readonly engine: RunSource & WorkflowGateway;
   readonly workflows: WorkflowCatalog;
+  readonly auth: GatewayAuth;
+}
+
+/** What every resolver gets: the services, who asks, and over which transport. */
+export interface GatewayContext extends GatewayServices {
+  readonly principal: Principal;
+  /** `ws`: graphql-ws (the connection is counted once, at connect); `http`: HTTP or SSE. */
+  readonly transport: 'http' | 'ws';
 }
 
 export const builder = new SchemaBuilder<{

@@ -5,6 +5,7 @@ import './enums.js';
 import './workflow.js';
 import './workflow-run.js';
 import './run-events.js';
+import './run-token.js';
 
 export type { GatewayContext } from './builder.js';
 

@@ -3,6 +3,9 @@
  * `workflowRunEvents` subscription that streams a run's log.
  */
 import { GraphQLError } from 'graphql';
+import { assertCanRead, principalName } from '../auth/principal.js';
+import { endingAt, releasing } from '../auth/stream-guards.js';
+import { GatewayError } from '../errors.js';
 import {
   assertNever,
   type FileChunkBody,
@@ -170,8 +173,35 @@ builder.subscriptionField('workflowRunEvents', (t) =>
       after: t.arg.string({ description: 'Resume after this cursor (from an earlier event of the same run).' }),
     },
     subscribe: async (_root, { runId, after }, ctx) => {
+      const { principal, auth } = ctx;
+      assertCanRead(principal, String(runId));
       assertRunId(String(runId));
-      return ctx.runs.follow(String(runId), after);
+      // an SSE stream is a connection of its own (graphql-ws counted its socket at connect)
+      const release =
+        ctx.transport === 'http' && principal.kind !== 'open'
+          ? auth.connections.acquire(principalName(principal))
+          : () => {};
+      if (!release) throw auth.connections.error();
+      let events: AsyncIterableIterator<FollowItem>;
+      try {
+        events = await ctx.runs.follow(String(runId), after);
+      } catch (error) {
+        release();
+        throw error;
+      }
+      events = releasing(events, release);
+      if (principal.kind !== 'run') return events;
+      return endingAt(
+        events,
+        principal.expiresAt,
+        (): FollowItem => ({
+          kind: 'Interrupted',
+          error: new GatewayError(
+            'TOKEN_EXPIRED',
+            'The run token of this subscription expired: resume with a fresh token (createRunToken) and your last cursor.',
+          ),
+        }),
+      );
     },
     resolve: (item: FollowItem) => {
       if (item.kind === 'Interrupted') {

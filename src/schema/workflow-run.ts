@@ -1,4 +1,6 @@
 /** `WorkflowRun` and `StepRun`: a run's current state as the engine reports it. */
+
+import { assertCanRead, assertScope } from '../auth/principal.js';
 import { isRunId } from '../engine/hatchet-adapter.js';
 import { GatewayError } from '../errors.js';
 import type { RunSnapshot, TaskSnapshot } from '../events/engine-event.js';
@@ -77,6 +79,7 @@ builder.queryField('workflowRun', (t) =>
     description: "A run's current state; null when the engine does not know it.",
     args: { id: t.arg.id({ required: true, description: 'The run id.' }) },
     resolve: async (_root, { id }, ctx) => {
+      assertCanRead(ctx.principal, String(id));
       assertRunId(String(id));
       return ctx.engine.snapshot(String(id));
     },
@@ -90,6 +93,7 @@ builder.mutationField('cancelWorkflowRun', (t) =>
       "Asks the engine to cancel a run and returns its state right after. Followers see the steps' CANCELLED statuses and the run's terminal event.",
     args: { id: t.arg.id({ required: true, description: 'The run id.' }) },
     resolve: async (_root, { id }, ctx) => {
+      assertScope(ctx.principal, 'trigger');
       const runId = String(id);
       assertRunId(runId);
       if (!(await ctx.engine.snapshot(runId)))

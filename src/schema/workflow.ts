@@ -1,6 +1,9 @@
 /** `Workflow`, the `workflows` query and the `triggerWorkflow` mutation. */
+import { assertJsonWithin } from '../auth/limits.js';
+import { assertScope, principalName } from '../auth/principal.js';
 import { GatewayError } from '../errors.js';
 import { builder } from './builder.js';
+import { RunTokenRef, type RunTokenShape } from './run-token.js';
 
 export const WorkflowRef = builder.objectRef<{ name: string }>('Workflow').implement({
   description: 'A workflow this gateway may trigger.',
@@ -10,12 +13,16 @@ export const WorkflowRef = builder.objectRef<{ name: string }>('Workflow').imple
 });
 
 const TriggerWorkflowPayload = builder
-  .objectRef<{ runId: string; workflow: string }>('TriggerWorkflowPayload')
+  .objectRef<{ runId: string; workflow: string; runToken: RunTokenShape }>('TriggerWorkflowPayload')
   .implement({
     description: 'The run a `triggerWorkflow` call started.',
     fields: (t) => ({
       runId: t.exposeID('runId', { description: 'Pass it to `workflowRunEvents` to follow the run.' }),
       workflow: t.exposeString('workflow', { description: 'The workflow that was triggered.' }),
+      runToken: t.expose('runToken', {
+        type: RunTokenRef,
+        description: 'A token to hand to a browser: it may follow this run and nothing else.',
+      }),
     }),
   });
 
@@ -23,7 +30,10 @@ builder.queryField('workflows', (t) =>
   t.field({
     type: [WorkflowRef],
     description: 'The workflows this gateway can trigger: registered on the engine, and allowed by its configuration.',
-    resolve: async (_root, _args, ctx) => (await ctx.workflows.list()).map((name) => ({ name })),
+    resolve: async (_root, _args, ctx) => {
+      assertScope(ctx.principal, 'read');
+      return (await ctx.workflows.list()).map((name) => ({ name }));
+    },
   }),
 );
 
@@ -42,13 +52,19 @@ builder.mutationField('triggerWorkflow', (t) =>
       }),
     },
     resolve: async (_root, args, ctx) => {
+      assertScope(ctx.principal, 'trigger');
       const input = asObject(args.input, 'input');
+      assertJsonWithin(input, 'input', ctx.auth.maxInputBytes, ctx.auth.maxInputDepth);
       const metadata = asMetadata(args.additionalMetadata);
+      assertJsonWithin(metadata, 'additionalMetadata', ctx.auth.maxInputBytes, ctx.auth.maxInputDepth);
       await ctx.workflows.assertTriggerable(args.workflow);
+      // counted only for calls that would start a run
+      await ctx.auth.triggers.consume(principalName(ctx.principal));
       const runId = await ctx.runs.startRun((correlation) =>
         ctx.engine.trigger(args.workflow, input, { ...metadata, ...correlation }),
       );
-      return { runId, workflow: args.workflow };
+      const { token, expiresAt } = await ctx.auth.authenticator.tokens.issue(runId);
+      return { runId, workflow: args.workflow, runToken: { token, runId, expiresAt } };
     },
   }),
 );

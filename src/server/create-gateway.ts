@@ -9,15 +9,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { type AuthConfig, createGatewayAuth } from '../auth/gateway-auth.js';
+import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { connectRedisRunStore } from '../redis/redis-run-store.js';
 import { RunHub } from '../runs/run-hub.js';
 import type { RunSource, WorkflowGateway } from '../runs/run-source.js';
 import { WorkflowCatalog } from '../runs/workflow-catalog.js';
-import { type GatewayContext, schema } from '../schema/index.js';
+import type { GatewayContext, GatewayServices } from '../schema/builder.js';
+import { schema } from '../schema/index.js';
 import { createMaskError } from './error-codes.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createMetrics } from './metrics.js';
+import { type QueryLimitsConfig, queryLimitPlugins } from './query-limits.js';
 import { createWebPage } from './web-page.js';
 
 export type GatewayConfig = Pick<
@@ -38,7 +42,10 @@ export type GatewayConfig = Pick<
   | 'REDIS_URL'
   | 'REDIS_KEY_PREFIX'
   | 'REDIS_LEASE_MS'
->;
+  | 'MAX_REQUEST_BYTES'
+> &
+  AuthConfig &
+  QueryLimitsConfig;
 
 export interface Gateway {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
@@ -56,6 +63,7 @@ export interface GatewayDependencies {
 
 /** Starts the gateway and resolves once it listens. */
 export async function startGateway({ config, engine, logger }: GatewayDependencies): Promise<Gateway> {
+  const auth = createGatewayAuth(config, logger);
   const store = config.REDIS_URL
     ? await connectRedisRunStore({
         url: config.REDIS_URL,
@@ -83,11 +91,23 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     logger,
     store,
   );
-  const context: GatewayContext = { runs, engine, workflows: new WorkflowCatalog(engine, config.GATEWAY_WORKFLOWS) };
+  const services: GatewayServices = {
+    runs,
+    engine,
+    workflows: new WorkflowCatalog(engine, config.GATEWAY_WORKFLOWS),
+    auth,
+  };
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
-    context: () => context,
+    // graphql-ws authenticated its connection once (graphql-ws.ts); HTTP and SSE requests each carry their credential
+    context: async (initial): Promise<GatewayContext> => {
+      const connected = (initial as { principal?: Principal }).principal;
+      if (connected) return { ...services, principal: connected, transport: 'ws' };
+      const credential = initial.request.headers.get('authorization') ?? undefined;
+      return { ...services, principal: await auth.authenticator.authenticate(credential), transport: 'http' };
+    },
+    plugins: queryLimitPlugins(config),
     graphqlEndpoint: config.GRAPHQL_PATH,
     graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Hatchet GraphQL gateway' } : false,
     landingPage: false,
@@ -131,10 +151,21 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       }
     }
     if (path && webPage.handles(req.method, path)) return webPage.serve(req, res, path);
+    // yoga reads a whole body before parsing it: refuse what is too big up front
+    if (Number(req.headers['content-length'] ?? 0) > config.MAX_REQUEST_BYTES) {
+      return json(res, 413, {
+        errors: [
+          {
+            message: `The request body is over ${config.MAX_REQUEST_BYTES} bytes.`,
+            extensions: { code: 'LIMIT_EXCEEDED', limit: 'MAX_REQUEST_BYTES', max: config.MAX_REQUEST_BYTES },
+          },
+        ],
+      });
+    }
     return yoga.handle(req, res);
   }
 
-  const graphqlWs = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never);
+  const graphqlWs = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never, auth);
   const wsServer = graphqlWs.server;
 
   await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@
  */
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import { GatewayError } from '../errors.js';
+import { GatewayError, httpStatusOf } from '../errors.js';
 
 function codeOf(error: GraphQLError): unknown {
   return error.extensions?.['code'];
@@ -47,7 +47,12 @@ export function createMaskError(logger: Logger) {
     if (original instanceof GatewayError) {
       if (original.code === 'ENGINE_UNAVAILABLE' || original.code === 'LOG_UNAVAILABLE')
         logger.warn({ err: original.cause ?? original }, original.message);
-      return new GraphQLError(original.message, { ...location, extensions: { code: original.code } });
+      const status = httpStatusOf[original.code];
+      return new GraphQLError(original.message, {
+        ...location,
+        // yoga answers with `http.status` (and strips it from the body) when the response is not a stream
+        extensions: { code: original.code, ...original.extensions, ...(status ? { http: { status } } : {}) },
+      });
     }
     const originalGraphQL = asGraphQLError(original);
     if (originalGraphQL && codeOf(originalGraphQL)) {

@@ -4,11 +4,22 @@
  * apply to WebSocket operations as to HTTP and SSE.
  */
 import type { Server } from 'node:http';
-import type { ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { credentialOf } from '../auth/authenticate.js';
+import type { GatewayAuth } from '../auth/gateway-auth.js';
+import { type Principal, principalName } from '../auth/principal.js';
+import { GatewayError } from '../errors.js';
 import { withRequestErrorCode } from './error-codes.js';
+
+/** What a connection carries beside graphql-ws's own `extra` (socket, request). */
+interface ConnectionExtra {
+  readonly socket: { close(code: number, reason: string): void };
+  principal?: Principal;
+  release?: () => void;
+}
 
 type Enveloped = ReturnType<YogaServerInstance<Record<string, unknown>, Record<string, unknown>>['getEnveloped']>;
 
@@ -29,6 +40,7 @@ export function attachGraphqlWs(
   server: Server,
   path: string,
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
+  auth: GatewayAuth,
 ): GraphqlWsServer {
   // operations are small: a megabyte is plenty, and ws's default (100 MiB) is an easy memory attack
   const wsServer = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
@@ -37,20 +49,56 @@ export function attachGraphqlWs(
   const connections = new Set<{ subscriptions: Record<string, unknown> }>();
   useServer(
     {
-      onConnect: (ctx) => {
+      // the connection's credential is checked once, at connection_init: 4401 without
+      // one, 4403 for a bad one, 4429 past the key's connection limit
+      onConnect: async (ctx) => {
+        const extra = ctx.extra as ConnectionExtra;
+        let principal: Principal;
+        try {
+          principal = await auth.authenticator.authenticate(credentialOf(ctx.connectionParams));
+        } catch (error) {
+          if (!(error instanceof GatewayError)) throw error;
+          const missing = error.extensions['reason'] === 'MISSING_CREDENTIAL';
+          extra.socket.close(missing ? 4401 : 4403, missing ? 'Unauthorized' : 'Forbidden');
+          return false;
+        }
+        if (principal.kind !== 'open') {
+          const release = auth.connections.acquire(principalName(principal));
+          if (!release) {
+            extra.socket.close(4429, 'Too many connections for this key');
+            return false;
+          }
+          extra.release = release;
+        }
+        extra.principal = principal;
         connections.add(ctx);
+        return true;
       },
       onClose: (ctx) => {
         connections.delete(ctx);
+        (ctx.extra as ConnectionExtra).release?.();
       },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
+        // ctx.subscriptions already holds this operation
+        if (Object.keys(ctx.subscriptions).length > auth.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${auth.maxSubscriptionsPerConnection} operations at once on one connection.`, {
+              extensions: {
+                code: 'LIMIT_EXCEEDED',
+                limit: 'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+                max: auth.maxSubscriptionsPerConnection,
+              },
+            }),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
+          principal: (ctx.extra as ConnectionExtra).principal,
         });
         let document: ReturnType<typeof parse>;
         try {
