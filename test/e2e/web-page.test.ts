@@ -200,6 +200,17 @@ describe('the web page', () => {
     await page.screenshot({ path: join(artifacts, 'web-page-resumed.png'), fullPage: true });
   });
 
+  it('should replay the finished run of #run=<id> after a reload, with the same text', async () => {
+    const runId = await page.evaluate(() => window.__gateway?.runId());
+    expect(new URL(page.url()).hash).toBe(`#run=${runId}`);
+    await page.reload();
+
+    await waitForRunStatus('COMPLETED');
+    expect(await page.evaluate(() => window.__gateway?.runId())).toBe(runId);
+    expect(await stepText('stream')).toBe(LONG_TEXT);
+    expect(await page.locator('#connection').getAttribute('data-state')).toBe('done');
+  });
+
   it('should show a failed run with its step error', async () => {
     await run('always-fails', { message: 'on purpose' });
 
