@@ -42,11 +42,11 @@ interface StepState {
   /** When the oldest held chunk arrived. */
   heldSince: number | null;
   /**
-   * Recording moved to this tracker while this attempt ran (see resume()):
-   * until a chunk proves the engine's index continues, chunks it streamed in
-   * between may be lost without a trace.
+   * Why chunks of this attempt may have been lost without a trace (see
+   * markUnsure()), until a chunk proves the engine's index continues; null
+   * when nothing is in doubt.
    */
-  unsure: boolean;
+  unsure: string | null;
   /** A chunk with an engine index arrived in this tracker's lifetime. */
   indexSeen: boolean;
 }
@@ -59,6 +59,16 @@ const rank: Record<StepStatus, number> = {
   CANCELLED: 2,
   TIMED_OUT: 2,
 };
+
+/** Why a StreamGap of unknown size was declared (see RunTracker.markUnsure). */
+export const unsureReasons = {
+  takeover:
+    'recording moved to another gateway replica while this step ran; chunks it streamed in between, if any, could not be recovered',
+  reattach:
+    'the engine hung up the listener while this step ran (it does when a DAG changes status) and chunks it streamed before the gateway re-attached, if any, were not delivered',
+  lateStart:
+    'the gateway began recording this run after this step started; chunks it streamed before, if any, are not kept by the engine',
+} as const;
 
 /** Tracks one run. Feed it engine events and snapshots; it returns what to append to the log. */
 export class RunTracker {
@@ -123,19 +133,22 @@ export class RunTracker {
   }
 
   /**
-   * After resume(): every step attempt that the snapshot shows running or
-   * finished while the log has not seen it finish may have streamed chunks
-   * nobody heard. Such an attempt gets a StreamGap (count unknown) before its
-   * terminal status, unless a chunk of it arrives first and the engine's
-   * chunk index shows what is missing.
+   * After a time nobody listened (a takeover after resume(), a listener
+   * re-attached, a recording that began mid-run): every step attempt that the
+   * snapshot shows running or finished while the log has not seen it finish
+   * may have streamed chunks nobody heard. Such an attempt gets a StreamGap
+   * (count unknown, `reason`) before its terminal status, unless a new chunk
+   * of it arrives first and the engine's chunk index shows what is missing.
+   * `heardToo`: also doubt attempts whose chunks arrived before (the snapshot
+   * was taken after the silence, and before any chunk that followed it).
    */
-  markUnsure(snapshot: RunSnapshot): void {
+  markUnsure(snapshot: RunSnapshot, reason: string = unsureReasons.takeover, heardToo = false): void {
     for (const task of snapshot.tasks) {
       if (task.status === 'QUEUED') continue;
       const step = this.#step(task.taskId, task.attempt, []);
-      if (step.attempt !== task.attempt || step.indexSeen) continue;
+      if (step.attempt !== task.attempt || (step.indexSeen && !heardToo)) continue;
       if (step.status !== null && terminalStepStatuses.has(step.status)) continue;
-      step.unsure = true;
+      step.unsure = reason;
     }
   }
 
@@ -274,7 +287,7 @@ export class RunTracker {
         nextChunkIndex: 0,
         held: new Map(),
         heldSince: null,
-        unsure: false,
+        unsure: null,
         indexSeen: false,
       };
       this.#steps.set(taskId, step);
@@ -288,7 +301,7 @@ export class RunTracker {
       step.status = null;
       step.outputSent = false;
       step.nextChunkIndex = 0;
-      step.unsure = false;
+      step.unsure = null;
       step.indexSeen = false;
     }
     return step;
@@ -302,16 +315,15 @@ export class RunTracker {
       this.#emitStatus(step, 'STARTED', null, out);
     }
     if (rank[target] === 2 && step.unsure) {
-      step.unsure = false;
       out.push({
         kind: 'StreamGap',
         stepId: step.stepId,
         stepName: step.name,
         attempt: step.attempt,
         missedChunks: null,
-        reason:
-          'recording moved to another gateway replica while this step ran; chunks it streamed in between, if any, could not be recovered',
+        reason: step.unsure,
       });
+      step.unsure = null;
     }
     this.#emitStatus(step, target, error, out);
   }
@@ -332,7 +344,7 @@ export class RunTracker {
     const index = event.eventIndex;
     // a new index (not a duplicate) tells what was missed: a hole becomes a counted StreamGap
     if (index !== null && index >= step.nextChunkIndex) {
-      step.unsure = false;
+      step.unsure = null;
       step.indexSeen = true;
     }
     if (index === null) {

@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../events/engine-event.js';
 import type { RunEventBody } from '../events/run-event.js';
-import { RunTracker } from '../events/run-tracker.js';
+import { RunTracker, unsureReasons } from '../events/run-tracker.js';
 import type { EagerStream } from './eager-stream.js';
 import { lookupRun, sleep } from './lookup-run.js';
 import type { ListenTarget, RunSource } from './run-source.js';
@@ -61,6 +61,8 @@ export class RunRecorder {
   readonly #target: ListenTarget;
 
   readonly #resumed: boolean;
+  /** Listening by the metadata the run was triggered with, from before the trigger. */
+  readonly #correlated: boolean;
 
   /**
    * `correlated`: for runs the gateway triggered, the listener opened before
@@ -85,6 +87,7 @@ export class RunRecorder {
     const early = correlated?.early;
     this.#early = early;
     this.#target = correlated ? { metadata: correlated.metadata } : { runId: log.runId };
+    this.#correlated = correlated !== undefined;
     if (early) this.#abort.signal.addEventListener('abort', () => early.close(), { once: true });
     this.#ready = lookupRun(source, log.runId, options.lookupTimeoutMs, this.#abort.signal);
     this.#ready.catch(() => {}); // observed through ready() and done
@@ -127,7 +130,9 @@ export class RunRecorder {
       return;
     }
     this.#tracker.learnNames(first);
-    if (this.#resumed) this.#tracker.markUnsure(first);
+    if (this.#resumed) this.#tracker.markUnsure(first, unsureReasons.takeover);
+    // a run triggered elsewhere: what its steps streamed before this moment is gone
+    else if (!this.#correlated) this.#tracker.markUnsure(first, unsureReasons.lateStart);
     await this.#serial(() => this.#reconcile(first));
     while (!this.#stopped) {
       const interval =
@@ -176,7 +181,7 @@ export class RunRecorder {
       // Re-attach first, reconcile after: chunks published while no listener
       // is attached are lost for good. A hangup on a running run is the engine's
       // early DAG hangup; the reconcile below finishes the log if the run is done.
-      void this.#serial(() => this.#reconcileFromEngine());
+      void this.#serial(() => this.#reconcileFromEngine(unsureReasons.reattach));
       if (!hungUp) await sleep(Math.min(2000, 100 * 2 ** failures), this.#abort.signal);
     }
   }
@@ -217,9 +222,12 @@ export class RunRecorder {
     }
   }
 
-  async #reconcileFromEngine(): Promise<void> {
+  /** `unsure`: no listener was attached for a while; steps that ran meanwhile may have lost chunks. */
+  async #reconcileFromEngine(unsure?: string): Promise<void> {
     const snapshot = await this.source.snapshot(this.runId);
-    if (snapshot) await this.#reconcile(snapshot);
+    if (!snapshot) return;
+    if (unsure) this.#tracker.markUnsure(snapshot, unsure, true);
+    await this.#reconcile(snapshot);
   }
 
   async #reconcile(snapshot: RunSnapshot): Promise<void> {

@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent, RunSnapshot } from '../../src/events/engine-event.js';
+import { unsureReasons } from '../../src/events/run-tracker.js';
 import type { FollowItem } from '../../src/runs/follow-run.js';
 import { RunHub, type RunHubOptions } from '../../src/runs/run-hub.js';
 import type { ListenTarget, RunSource } from '../../src/runs/run-source.js';
@@ -115,7 +116,16 @@ describe('RunHub with a stub engine', () => {
     });
     const hub = new RunHub(source, options, quiet);
     const items = await drain(await hub.follow(RUN, undefined));
-    expect(items.map((i) => i.kind)).toEqual(['StepStatus', 'StepStatus', 'StepStatus', 'StepOutput', 'RunStatus']);
+    // a run recorded only after it finished: its chunks, if any, are gone, and the log says so
+    expect(items.map((i) => i.kind)).toEqual([
+      'StepStatus',
+      'StepStatus',
+      'StreamGap',
+      'StepStatus',
+      'StepOutput',
+      'RunStatus',
+    ]);
+    expect(items[2]).toMatchObject({ kind: 'StreamGap', missedChunks: null, reason: unsureReasons.lateStart });
     expect(calls).toBeGreaterThan(1);
     await hub.close();
   });
