@@ -17,6 +17,7 @@ import { startBenchEngine } from './support/bench-engine.js';
 import { startChildGateway } from './support/child-gateway.js';
 import { readMemory, sampleMemory } from './support/proc-stats.js';
 import { mib, writeResults } from './support/results.js';
+import { shutdownBench } from './support/shutdown.js';
 
 // the SDK's handles are unref'd: without one of ours, node may exit while awaiting the engine
 const keepAlive = setInterval(() => {}, 1_000);
@@ -91,7 +92,5 @@ const path = await writeResults('files', {
 });
 process.stderr.write(`wrote ${path}\n`);
 
-await worker.stop();
-await engine.stop();
 clearInterval(keepAlive);
-process.exit(0);
+await shutdownBench({ worker, engine });

@@ -16,6 +16,7 @@ import { startChildGateway } from './support/child-gateway.js';
 import { quantile, sortedCopy, summarize } from './support/percentiles.js';
 import { startPhase, waitForAtLeast } from './support/phase.js';
 import { waitForQuietMachine, writeResults } from './support/results.js';
+import { shutdownBench } from './support/shutdown.js';
 import { openGate, parseTick, startTicksWorker, wallClockMs } from './support/ticks-workflow.js';
 
 const keepAlive = setInterval(() => {}, 1_000);
@@ -130,7 +131,5 @@ process.stderr.write(`wrote ${path}\n`);
 await ws.dispose();
 sse.dispose();
 await gateway.stop();
-await worker.stop();
-await engine.stop();
 clearInterval(keepAlive);
-process.exit(0);
+await shutdownBench({ worker, engine });

@@ -15,6 +15,7 @@ import { startSubscribers } from './support/load-generator.js';
 import { startPhase, waitForAtLeast } from './support/phase.js';
 import { readMemory } from './support/proc-stats.js';
 import { mib, waitForQuietMachine, writeResults } from './support/results.js';
+import { shutdownBench } from './support/shutdown.js';
 import { openGate, startTicksWorker } from './support/ticks-workflow.js';
 
 const keepAlive = setInterval(() => {}, 1_000);
@@ -125,7 +126,5 @@ for (const n of levels) {
 console.table(rows);
 const path = await writeResults('proxy', { rate, seconds, chunks: count, rows, details, quietMachine: quiet });
 process.stderr.write(`wrote ${path}\n`);
-await worker.stop();
-await engine.stop();
 clearInterval(keepAlive);
-process.exit(0);
+await shutdownBench({ worker, engine });

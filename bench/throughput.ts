@@ -14,6 +14,7 @@ import { startChildGateway } from './support/child-gateway.js';
 import { startSubscribers } from './support/load-generator.js';
 import { startPhase, waitForAtLeast } from './support/phase.js';
 import { waitForQuietMachine, writeResults } from './support/results.js';
+import { shutdownBench } from './support/shutdown.js';
 import { openGate, startTicksWorker } from './support/ticks-workflow.js';
 
 const keepAlive = setInterval(() => {}, 1_000);
@@ -104,7 +105,5 @@ const path = await writeResults('throughput', {
 });
 process.stderr.write(`wrote ${path}\n`);
 await gateway.stop();
-await worker.stop();
-await engine.stop();
 clearInterval(keepAlive);
-process.exit(0);
+await shutdownBench({ worker, engine });
