@@ -4,7 +4,8 @@
  * process) before delivery p99 passes 100 ms. Steps the emit rate of a
  * `bench-ticks` run up (one run per step, 5 s each) and stops after the first
  * step over the limit. Per step: p50/p99, chunks lost, delivered events/s,
- * gateway cores.
+ * gateway cores, and, for reference, the p99 of one direct SDK listener on the
+ * same run (what the engine alone gives, in this process).
  * Env: THROUGHPUT_RATES (20,50,100,200,300,500,700,1000 chunks/s),
  * THROUGHPUT_SUBSCRIBERS (100), THROUGHPUT_SECONDS (5), THROUGHPUT_P99_MS (100),
  * BENCH_CPU_PROF=1 (V8 CPU profile of the gateway into bench/results/profiles/throughput/).
@@ -12,10 +13,11 @@
 import { startBenchEngine } from './support/bench-engine.js';
 import { startChildGateway } from './support/child-gateway.js';
 import { startSubscribers } from './support/load-generator.js';
+import { summarize } from './support/percentiles.js';
 import { startPhase, waitForAtLeast } from './support/phase.js';
 import { waitForQuietMachine, writeResults } from './support/results.js';
 import { shutdownBench } from './support/shutdown.js';
-import { openGate, startTicksWorker } from './support/ticks-workflow.js';
+import { openGate, parseTick, startTicksWorker, wallClockMs } from './support/ticks-workflow.js';
 
 const keepAlive = setInterval(() => {}, 1_000);
 const rates = (process.env['THROUGHPUT_RATES'] ?? '20,50,100,200,300,500,700,1000').split(',').map(Number);
@@ -51,9 +53,17 @@ for (const rate of rates) {
     expectedChunks: count,
     deadlineMs: seconds * 1000 + 180_000,
   });
+  const direct: number[] = [];
+  const reference = (async () => {
+    for await (const chunk of engine.connection.hatchet.runs.subscribeToStream(runId)) {
+      const tick = parseTick(chunk);
+      if (tick) direct.push(wallClockMs() - tick.sentAt);
+    }
+  })();
   await subscribers.subscribed;
   await waitForAtLeast(() => metric('hatchet_gateway_subscribers'), n, 60_000);
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // the SDK listener looks the run up first (retrying each second) before it subscribes
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
   const phase = await startPhase({
     pid: gateway.pid,
     sidecarPid: engine.sidecarPid,
@@ -63,6 +73,8 @@ for (const rate of rates) {
   const result = await subscribers.result;
   const measured = await phase.stop();
   await subscribers.stop();
+  await Promise.race([reference, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  const sdk = summarize(direct);
   const delivered = result.latencyMs.count;
   // the emit window: from the first chunk to the last, at the scheduled rate
   const emitSeconds = count / rate;
@@ -73,6 +85,7 @@ for (const rate of rates) {
     'p50 ms': result.latencyMs.p50,
     'p99 ms': result.latencyMs.p99,
     'max ms': result.latencyMs.max,
+    'SDK p99 ms': sdk.p99,
     lost: result.chunksLostTotal,
     'gw cores': measured.cores,
     'gw CPU µs/delivery': Math.round((measured.cpuSeconds * 1e6) / Math.max(1, delivered)),
@@ -81,7 +94,7 @@ for (const rate of rates) {
     'machine busy cores': measured.machineBusyCores,
   };
   rows.push(row);
-  details.push({ row, chunks: count, delivery: measured, result });
+  details.push({ row, chunks: count, delivery: measured, result, sdkListener: sdk });
   console.table([row]);
   if (result.latencyMs.p99 > limitMs) break;
   ceiling = rate;
