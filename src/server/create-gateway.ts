@@ -151,7 +151,18 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       }
     }
     if (path && webPage.handles(req.method, path)) return webPage.serve(req, res, path);
-    // yoga reads a whole body before parsing it: refuse what is too big up front
+    // yoga reads a whole body before parsing it: refuse what is too big up front,
+    // and a body of unknown length (chunked), which could be of any size
+    if (req.method === 'POST' && req.headers['content-length'] === undefined) {
+      return json(res, 411, {
+        errors: [
+          {
+            message: 'Send the request body with a Content-Length (chunked bodies are not accepted).',
+            extensions: { code: 'LIMIT_EXCEEDED', limit: 'MAX_REQUEST_BYTES', max: config.MAX_REQUEST_BYTES },
+          },
+        ],
+      });
+    }
     if (Number(req.headers['content-length'] ?? 0) > config.MAX_REQUEST_BYTES) {
       return json(res, 413, {
         errors: [

@@ -4,7 +4,7 @@
  * apply to WebSocket operations as to HTTP and SSE.
  */
 import type { Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type FormattedExecutionResult, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -74,6 +74,12 @@ export function attachGraphqlWs(
         connections.add(ctx);
         return true;
       },
+      // `extensions.http` tells yoga an HTTP status; a WebSocket message has none
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return;
+        const { errors, ...rest } = result;
+        return { ...rest, errors: errors.map((e) => forTheWire(e).toJSON()) } as FormattedExecutionResult;
+      },
       onClose: (ctx) => {
         connections.delete(ctx);
         (ctx.extra as ConnectionExtra).release?.();
@@ -100,16 +106,19 @@ export function attachGraphqlWs(
           params,
           principal: (ctx.extra as ConnectionExtra).principal,
         });
+        // parse and validation rules may throw their GraphQLError (graphql-armor's
+        // limits do) instead of returning it: either way it is the client's error
         let document: ReturnType<typeof parse>;
+        let errors: readonly GraphQLError[];
         try {
           document = parse(params.query);
+          errors = validate(schema, document);
         } catch (error) {
           if (error instanceof Error && error.name === 'GraphQLError')
-            return [withRequestErrorCode(error as GraphQLError)];
+            return [forTheWire(withRequestErrorCode(error as GraphQLError))];
           throw error;
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors.map(withRequestErrorCode);
+        if (errors.length > 0) return errors.map((e) => forTheWire(withRequestErrorCode(e)));
         const args: ExecutionArgs = {
           schema,
           operationName: params.operationName ?? null,
@@ -131,4 +140,19 @@ export function attachGraphqlWs(
       return open;
     },
   };
+}
+
+/** The error without `extensions.http`, which only HTTP responses use. */
+function forTheWire(error: GraphQLError): GraphQLError {
+  const extensions = error.extensions as Record<string, unknown> | undefined;
+  if (!extensions || !('http' in extensions)) return error;
+  const { http: _http, ...rest } = extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    originalError: error.originalError ?? null,
+    extensions: rest,
+  });
 }

@@ -26,7 +26,13 @@ export type QueryLimitsConfig = Pick<
 function tag(limit: keyof QueryLimitsConfig, max: number) {
   return [
     (_ctx: unknown, error: GraphQLError) => {
-      Object.assign(error.extensions as Record<string, unknown>, { code: 'LIMIT_EXCEEDED', limit, max });
+      // 400 like every other invalid operation (armor leaves it to the server, and yoga would answer 200)
+      Object.assign(error.extensions as Record<string, unknown>, {
+        code: 'LIMIT_EXCEEDED',
+        limit,
+        max,
+        http: { status: 400 },
+      });
     },
   ];
 }
@@ -63,7 +69,7 @@ const noIntrospection: ValidationRule = (context) => ({
       context.reportError(
         new GraphQLError('Introspection is turned off on this gateway (INTROSPECTION=false).', {
           nodes: node,
-          extensions: { code: 'FORBIDDEN', setting: 'INTROSPECTION' },
+          extensions: { code: 'FORBIDDEN', setting: 'INTROSPECTION', http: { status: 403 } },
         }),
       );
     }
