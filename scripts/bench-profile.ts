@@ -2,7 +2,8 @@
  * `npm run bench:profile -- <file.cpuprofile | folder>`: the top self-time
  * functions of a V8 CPU profile (node --cpu-prof; the benches write the
  * gateway's with BENCH_CPU_PROF=1), and self time by package or source
- * folder. Prints markdown tables; with a folder, reads its newest profile.
+ * folder. Prints markdown tables; with a folder, reads its largest profile
+ * (the main thread's: node also profiles its module loader thread).
  * TOP (default 25) sets the number of rows.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -24,15 +25,15 @@ interface Profile {
 async function newestProfile(path: string): Promise<string> {
   if (!(await stat(path)).isDirectory()) return path;
   const files = (await readdir(path)).filter((f) => f.endsWith('.cpuprofile'));
-  const dated = await Promise.all(files.map(async (f) => ({ f, t: (await stat(join(path, f))).mtimeMs })));
-  const newest = dated.sort((a, b) => b.t - a.t)[0];
-  if (!newest) throw new Error(`no .cpuprofile in ${path}`);
-  return join(path, newest.f);
+  const sized = await Promise.all(files.map(async (f) => ({ f, size: (await stat(join(path, f))).size })));
+  const largest = sized.sort((a, b) => b.size - a.size)[0];
+  if (!largest) throw new Error(`no .cpuprofile in ${path}`);
+  return join(path, largest.f);
 }
 
 /** Where a function lives: a package under node_modules, a project folder, or node's own code. */
 export function owner(url: string): string {
-  if (!url) return '(native / V8)';
+  if (!url) return '(native: syscalls, V8 builtins)';
   if (url.startsWith('node:')) return 'node core';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg?.[1]) return pkg[1];
@@ -69,7 +70,9 @@ for (const [id, micros] of selfByNode) {
   const { functionName, url, lineNumber } = node.callFrame;
   const key = `${functionName || '(anonymous)'} | ${url ? `${shortUrl(url)}:${lineNumber + 1}` : ''}`;
   byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
-  byOwner.set(owner(url), (byOwner.get(owner(url)) ?? 0) + micros);
+  if (functionName === '(idle)' || functionName === '(program)') continue;
+  const who = functionName === '(garbage collector)' ? '(garbage collector)' : owner(url);
+  byOwner.set(who, (byOwner.get(who) ?? 0) + micros);
 }
 const top = Number(process.env['TOP'] ?? 25);
 const idle = [...byFunction].filter(([key]) => /^\((idle|program)\) \|/.test(key)).reduce((a, [, m]) => a + m, 0);
