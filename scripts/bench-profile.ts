@@ -43,10 +43,9 @@ export function owner(url: string): string {
 }
 
 function shortUrl(url: string): string {
-  return url
-    .replace(/^file:\/\//, '')
-    .replace(/^.*node_modules\//, '')
-    .replace(/^.*?\/(src|bench)\//, '$1/');
+  const path = url.replace(/^file:\/\//, '');
+  if (path.includes('node_modules/')) return path.replace(/^.*node_modules\//, '');
+  return path.replace(/^.*?\/(src|bench|examples)\//, '$1/');
 }
 
 const arg = process.argv[2];
