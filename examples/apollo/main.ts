@@ -2,7 +2,8 @@
  * `npm run example:apollo -- <workflow> '<json input>'`: triggers a run through
  * the gateway (GATEWAY_URL, default http://127.0.0.1:4000/graphql) and prints
  * its events as they arrive. DROP_AFTER=<n> drops the connection after n events
- * to show the resume.
+ * to show the resume. GATEWAY_API_KEY: an API key (trigger and read scopes) for
+ * a gateway with authentication on; the run is followed with its run token.
  */
 import { followRun, type RunEvent } from './follow-run.js';
 
@@ -11,11 +12,12 @@ const dropAfter = process.env['DROP_AFTER'] ? Number(process.env['DROP_AFTER']) 
 
 const run = await followRun({
   url: process.env['GATEWAY_URL'] ?? 'http://127.0.0.1:4000/graphql',
+  apiKey: process.env['GATEWAY_API_KEY'] || undefined,
   workflow,
   input: JSON.parse(input) as Record<string, unknown>,
   ...(dropAfter ? { dropAfter } : {}),
   onEvent: (event) => console.log(describe(event)),
-  onResume: (cursor) => console.log(`-- connection lost; resuming after ${cursor}`),
+  onResume: (cursor, why) => console.log(`-- ${why}; resuming after ${cursor ?? 'the start'}`),
 });
 console.log(`run ${run.runId}: ${run.events.length} events over ${run.connections} connection(s)`);
 

@@ -1,13 +1,25 @@
 /**
  * The Apollo example (examples/apollo) against a real gateway and engine: it
  * triggers over HTTP, follows over graphql-ws, has its socket terminated
- * mid-run and resumes on a new client after its last cursor.
+ * mid-run and resumes on a new client after its last cursor. With
+ * authentication on, it triggers with an API key, follows with run tokens
+ * that expire mid-run, and renews each one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followRun } from '../../examples/apollo/follow-run.js';
 import { disposeAll, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { runExample } from './helpers/run-example.js';
-import { expectMultiStepRun, expectStreamTextRun, MULTI_STEP_INPUT, STREAM_INPUT } from './helpers/run-expectations.js';
+import {
+  API_KEY,
+  expectMultiStepRun,
+  expectRenewedStreamTextOutput,
+  expectRenewedStreamTextRun,
+  expectStreamTextRun,
+  LONG_RUN_INPUT,
+  MULTI_STEP_INPUT,
+  SHORT_TOKENS_GATEWAY,
+  STREAM_INPUT,
+} from './helpers/run-expectations.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 let gateway: TestGateway;
@@ -67,5 +79,43 @@ describe('Apollo Client over graphql-ws', () => {
       expect.stringMatching(/^run COMPLETED \{(?=.*"length":13)(?=.*"chunks":3)/),
       expect.stringMatching(/^run \S+: 8 events over 2 connection\(s\)$/),
     ]);
+  });
+});
+
+describe('Apollo Client with authentication on and run tokens that live 2 s', () => {
+  let secured: TestGateway;
+  beforeAll(async () => {
+    secured = await startTestGateway(SHORT_TOKENS_GATEWAY);
+  });
+
+  it('should trigger with the API key, follow with run tokens, and renew each one that expires mid-run', async () => {
+    let renewals = 0;
+    const run = await followRun({
+      url: secured.url,
+      apiKey: API_KEY,
+      workflow: 'stream-text',
+      input: LONG_RUN_INPUT,
+      onResume: (_cursor, why) => {
+        if (why === 'token renewed') renewals++;
+      },
+    });
+    await expectRenewedStreamTextRun(secured, run, renewals, API_KEY);
+  });
+
+  it('should be refused without the API key', async () => {
+    await expect(followRun({ url: secured.url, workflow: 'stream-text' })).rejects.toMatchObject({
+      errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })],
+    });
+  });
+
+  it('should print the run from the command line with GATEWAY_API_KEY, renewing its token as it goes', async () => {
+    const { code, stdout, stderr } = await runExample(
+      'examples/apollo/main.ts',
+      ['stream-text', JSON.stringify(LONG_RUN_INPUT)],
+      { GATEWAY_URL: secured.url, GATEWAY_API_KEY: API_KEY },
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expectRenewedStreamTextOutput(stdout);
   });
 });

@@ -2,18 +2,31 @@
  * The urql example (examples/urql) against a real gateway and engine, over
  * graphql-ws and over SSE (graphql-sse): it triggers over HTTP, has its
  * subscription connection cut mid-run and resumes on a new client after its
- * last cursor.
+ * last cursor. With authentication on, it triggers with an API key, follows
+ * with run tokens that expire mid-run, and renews each one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followRun, type Transport } from '../../examples/urql/follow-run.js';
 import { disposeAll, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { runExample } from './helpers/run-example.js';
-import { expectMultiStepRun, expectStreamTextRun, MULTI_STEP_INPUT, STREAM_INPUT } from './helpers/run-expectations.js';
+import {
+  API_KEY,
+  expectMultiStepRun,
+  expectRenewedStreamTextOutput,
+  expectRenewedStreamTextRun,
+  expectStreamTextRun,
+  LONG_RUN_INPUT,
+  MULTI_STEP_INPUT,
+  SHORT_TOKENS_GATEWAY,
+  STREAM_INPUT,
+} from './helpers/run-expectations.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 let gateway: TestGateway;
+let secured: TestGateway;
 beforeAll(async () => {
   gateway = await startTestGateway();
+  secured = await startTestGateway(SHORT_TOKENS_GATEWAY);
 });
 afterAll(disposeAll);
 
@@ -86,4 +99,40 @@ for (const { name, transport, flags } of transports) {
       ]);
     });
   });
+
+  describe(`urql over ${name} with authentication on and run tokens that live 2 s`, () => {
+    it('should trigger with the API key, follow with run tokens, and renew each one that expires mid-run', async () => {
+      let renewals = 0;
+      const run = await followRun({
+        url: secured.url,
+        transport,
+        apiKey: API_KEY,
+        workflow: 'stream-text',
+        input: LONG_RUN_INPUT,
+        onResume: (_cursor, why) => {
+          if (why === 'token renewed') renewals++;
+        },
+      });
+      await expectRenewedStreamTextRun(secured, run, renewals, API_KEY);
+    });
+
+    it('should print the run from the command line with GATEWAY_API_KEY, renewing its token as it goes', async () => {
+      const { code, stdout, stderr } = await runExample(
+        'examples/urql/main.ts',
+        ['stream-text', JSON.stringify(LONG_RUN_INPUT), ...flags],
+        { GATEWAY_URL: secured.url, GATEWAY_API_KEY: API_KEY },
+      );
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expectRenewedStreamTextOutput(stdout);
+    });
+  });
 }
+
+describe('urql with authentication on', () => {
+  it('should be refused without the API key', async () => {
+    await expect(followRun({ url: secured.url, workflow: 'stream-text' })).rejects.toMatchObject({
+      graphQLErrors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })],
+    });
+  });
+});

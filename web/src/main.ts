@@ -3,6 +3,9 @@
  * trigger it over HTTP and watch it live over graphql-ws, through dropped
  * connections. Plain DOM; the page's HTML is web/index.html. `#run=<id>` in
  * the address follows (or replays) that run, so a reload resumes watching.
+ * When the gateway has authentication on, the API key typed in the page
+ * (kept in sessionStorage) lists, triggers and mints run tokens; the run is
+ * followed with its run token alone, as an app's browser would be.
  * `window.__gateway` (page-hook.ts) shows the connection's history and drops
  * the socket on demand.
  */
@@ -16,7 +19,7 @@ import {
   type RunFollower,
   request,
 } from './gateway-client.js';
-import { TRIGGER, WORKFLOWS } from './operations.js';
+import { CREATE_RUN_TOKEN, TRIGGER, WORKFLOWS } from './operations.js';
 import type {} from './page-hook.js';
 import { RunView } from './run-view.js';
 
@@ -26,6 +29,8 @@ const wsUrl = new URL(httpUrl);
 wsUrl.protocol = httpUrl.protocol === 'https:' ? 'wss:' : 'ws:';
 
 const form = byId('trigger-form', HTMLFormElement);
+const apiKeyInput = byId('api-key', HTMLInputElement);
+const apiKeyError = byId('api-key-error', HTMLElement);
 const workflowSelect = byId('workflow', HTMLSelectElement);
 const description = byId('workflow-description', HTMLElement);
 const inputArea = byId('input', HTMLTextAreaElement);
@@ -64,7 +69,44 @@ window.__gateway = {
   dropConnection: () => following?.follower.dropConnection() ?? false,
 };
 
-function follow(runId: string, workflow: string | undefined): void {
+/** sessionStorage: the key lives as long as the tab, and never in the address, a cookie or localStorage. */
+const API_KEY_ITEM = 'gateway-api-key';
+
+function apiKey(): string | undefined {
+  return apiKeyInput.value.trim() || undefined;
+}
+
+function storeApiKey(): void {
+  try {
+    const key = apiKey();
+    if (key) sessionStorage.setItem(API_KEY_ITEM, key);
+    else sessionStorage.removeItem(API_KEY_ITEM);
+  } catch {
+    // storage may be off; the key then lasts as long as the page
+  }
+}
+
+function storedApiKey(): string {
+  try {
+    return sessionStorage.getItem(API_KEY_ITEM) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Says what is wrong with the credential when the gateway answers UNAUTHENTICATED. */
+function showKeyProblem(): void {
+  apiKeyError.textContent = apiKey()
+    ? 'The gateway did not accept this API key.'
+    : 'This gateway needs an API key: enter one above.';
+  apiKeyError.hidden = false;
+}
+
+/**
+ * `token`: the run token from the trigger, or none (after a reload); the
+ * follower mints one with the API key when the gateway asks for it.
+ */
+function follow(runId: string, workflow: string | undefined, token?: string): void {
   following?.follower.stop();
   following?.view.dispose();
   runPanel.hidden = false;
@@ -77,6 +119,8 @@ function follow(runId: string, workflow: string | undefined): void {
   const follower = followRun({
     wsUrl: wsUrl.href,
     runId,
+    token,
+    renewToken: async () => (await request(httpUrl.href, CREATE_RUN_TOKEN, { runId }, apiKey())).createRunToken,
     onEvent: (event: RunEvent) => {
       events++;
       view.apply(event);
@@ -112,6 +156,10 @@ function showConnection(state: ConnectionState, events: number): void {
         log('connected over graphql-ws', 'connected');
       }
       return;
+    case 'token-renewed':
+      connectionBadge.textContent = 'token renewed';
+      log(`${state.reason}; token renewed (valid until ${new Date(state.expiresAt).toLocaleTimeString()})`, 'renewed');
+      return;
     case 'reconnecting':
       connectionBadge.textContent = `reconnecting… (try ${state.attempt})`;
       log(`${state.reason}; reconnecting in ${state.delayMs} ms…`, 'reconnecting');
@@ -123,6 +171,7 @@ function showConnection(state: ConnectionState, events: number): void {
     case 'failed':
       connectionBadge.textContent = 'failed';
       log(state.error.message, 'failed');
+      if (state.error.code === 'UNAUTHENTICATED') showKeyProblem();
       return;
     case 'stopped':
       connectionBadge.textContent = 'stopped';
@@ -179,6 +228,7 @@ form.addEventListener('submit', (event) => {
   event.preventDefault();
   void (async () => {
     formError.hidden = true;
+    apiKeyError.hidden = true;
     let input: unknown;
     try {
       input = JSON.parse(inputArea.value || '{}');
@@ -191,9 +241,10 @@ form.addEventListener('submit', (event) => {
     runButton.disabled = true;
     try {
       const workflow = workflowSelect.value;
-      const { triggerWorkflow } = await request(httpUrl.href, TRIGGER, { workflow, input });
-      follow(triggerWorkflow.runId, triggerWorkflow.workflow);
+      const { triggerWorkflow } = await request(httpUrl.href, TRIGGER, { workflow, input }, apiKey());
+      follow(triggerWorkflow.runId, triggerWorkflow.workflow, triggerWorkflow.runToken.token);
     } catch (error) {
+      if (error instanceof GatewayError && error.code === 'UNAUTHENTICATED') return showKeyProblem();
       showFormError(error instanceof GatewayError ? error.message : `Could not reach the gateway: ${String(error)}`);
     } finally {
       runButton.disabled = false;
@@ -201,15 +252,33 @@ form.addEventListener('submit', (event) => {
   })();
 });
 workflowSelect.addEventListener('change', () => selectWorkflow(workflowSelect.value));
+apiKeyInput.addEventListener('input', storeApiKey);
+apiKeyInput.addEventListener('change', listWorkflows);
+apiKeyInput.addEventListener('keydown', (event) => {
+  // Enter takes the key (and lists the workflows it may see) rather than running the selected workflow
+  if (event.key !== 'Enter') return;
+  event.preventDefault();
+  apiKeyInput.blur();
+});
 dropButton.addEventListener('click', () => following?.follower.dropConnection());
 
+function listWorkflows(): void {
+  request(httpUrl.href, WORKFLOWS, {}, apiKey()).then(
+    ({ workflows }) => {
+      apiKeyError.hidden = true;
+      fillWorkflows(workflows.map((w) => w.name));
+    },
+    (error: unknown) => {
+      if (error instanceof GatewayError && error.code === 'UNAUTHENTICATED') return showKeyProblem();
+      showFormError(`Could not list the workflows: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  );
+}
+
+apiKeyInput.value = storedApiKey();
 fillWorkflows(undefined);
 selectWorkflow(workflowSelect.value);
-request(httpUrl.href, WORKFLOWS, {}).then(
-  ({ workflows }) => fillWorkflows(workflows.map((w) => w.name)),
-  (error: unknown) =>
-    showFormError(`Could not list the workflows: ${error instanceof Error ? error.message : String(error)}`),
-);
+listWorkflows();
 const linked = /^#run=(.+)$/.exec(window.location.hash)?.[1];
 if (linked) follow(decodeURIComponent(linked), undefined);
 

@@ -12,14 +12,21 @@ export const WORKFLOWS = graphql(`
   }
 `);
 
-/** Starts a run; sent over HTTP. */
+/** Starts a run; sent over HTTP (with the API key, when the gateway wants one). */
 export const TRIGGER = graphql(`
   mutation PageTrigger($workflow: String!, $input: JSON) {
-    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow }
+    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow runToken { token expiresAt } }
   }
 `);
 
-/** Follows a run over graphql-ws; `after` resumes after the last cursor handled. */
+/** A fresh run token for a run whose token expired (or after a reload); sent over HTTP with the API key. */
+export const CREATE_RUN_TOKEN = graphql(`
+  mutation PageCreateRunToken($runId: ID!) {
+    createRunToken(runId: $runId) { token expiresAt }
+  }
+`);
+
+/** Follows a run over graphql-ws, with the run's token; `after` resumes after the last cursor handled. */
 export const RUN_EVENTS = graphql(`
   subscription PageRunEvents($runId: ID!, $after: String) {
     workflowRunEvents(runId: $runId, after: $after) {

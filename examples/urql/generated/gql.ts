@@ -14,11 +14,13 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n    }\n  }\n": typeof types.TriggerWorkflowDocument,
+    "\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n      runToken { token }\n    }\n  }\n": typeof types.TriggerWorkflowDocument,
+    "\n  mutation CreateRunToken($runId: ID!) {\n    createRunToken(runId: $runId) { token }\n  }\n": typeof types.CreateRunTokenDocument,
     "\n  subscription WorkflowRunEvents($runId: ID!, $after: String) {\n    workflowRunEvents(runId: $runId, after: $after) {\n      __typename\n      ... on RunEvent { cursor runId }\n      ... on StepStatusEvent { stepName status attempt error }\n      ... on StepOutputEvent { stepName output }\n      ... on StreamChunkEvent { stepName data }\n      ... on FileChunkEvent { stepName name index count }\n      ... on StreamGapEvent { stepName missedChunks reason }\n      ... on RunStatusEvent { runStatus: status output error }\n    }\n  }\n": typeof types.WorkflowRunEventsDocument,
 };
 const documents: Documents = {
-    "\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n    }\n  }\n": types.TriggerWorkflowDocument,
+    "\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n      runToken { token }\n    }\n  }\n": types.TriggerWorkflowDocument,
+    "\n  mutation CreateRunToken($runId: ID!) {\n    createRunToken(runId: $runId) { token }\n  }\n": types.CreateRunTokenDocument,
     "\n  subscription WorkflowRunEvents($runId: ID!, $after: String) {\n    workflowRunEvents(runId: $runId, after: $after) {\n      __typename\n      ... on RunEvent { cursor runId }\n      ... on StepStatusEvent { stepName status attempt error }\n      ... on StepOutputEvent { stepName output }\n      ... on StreamChunkEvent { stepName data }\n      ... on FileChunkEvent { stepName name index count }\n      ... on StreamGapEvent { stepName missedChunks reason }\n      ... on RunStatusEvent { runStatus: status output error }\n    }\n  }\n": types.WorkflowRunEventsDocument,
 };
 
@@ -39,7 +41,11 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n    }\n  }\n"): (typeof documents)["\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n    }\n  }\n"];
+export function graphql(source: "\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n      runToken { token }\n    }\n  }\n"): (typeof documents)["\n  mutation TriggerWorkflow($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) {\n      runId\n      runToken { token }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateRunToken($runId: ID!) {\n    createRunToken(runId: $runId) { token }\n  }\n"): (typeof documents)["\n  mutation CreateRunToken($runId: ID!) {\n    createRunToken(runId: $runId) { token }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

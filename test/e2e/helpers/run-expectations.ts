@@ -46,9 +46,10 @@ const chunksOf = (events: SeenEvent[], stepName?: string): string[] =>
 /**
  * Checks that the run ends with exactly one RunStatusEvent, COMPLETED; that its
  * cursors strictly increase within one recording; and that the client saw the
- * run's whole log, no event missing or twice, by replaying the finished run.
+ * run's whole log, no event missing or twice, by replaying the finished run
+ * (with `credential`, an API key with the read scope, when the gateway wants one).
  */
-async function expectWholeLog(gateway: TestGateway, { runId, events }: SeenRun): Promise<void> {
+async function expectWholeLog(gateway: TestGateway, { runId, events }: SeenRun, credential?: string): Promise<void> {
   expect(events.filter((e) => e.__typename === 'RunStatusEvent')).toHaveLength(1);
   expect(events.at(-1)).toMatchObject({ __typename: 'RunStatusEvent', runStatus: 'COMPLETED' });
   expect(new Set(events.map((e) => e.runId))).toEqual(new Set([runId]));
@@ -59,7 +60,11 @@ async function expectWholeLog(gateway: TestGateway, { runId, events }: SeenRun):
     expect(position?.seq, `cursor ${i + 1} after cursor ${i}`).toBeGreaterThan(positions[i]?.seq ?? Infinity);
   });
 
-  const replay = await collect<{ workflowRunEvents: WireEvent }>(wsClient(gateway), RUN_EVENTS, { runId });
+  const replayClient = wsClient(
+    gateway,
+    credential ? { connectionParams: { authorization: `Bearer ${credential}` } } : {},
+  );
+  const replay = await collect<{ workflowRunEvents: WireEvent }>(replayClient, RUN_EVENTS, { runId });
   const logged = replay.map((r) => r.data?.workflowRunEvents);
   expect(events.map((e) => `${e.__typename} ${e.cursor}`)).toEqual(logged.map((e) => `${e?.__typename} ${e?.cursor}`));
   await expect.poll(() => gateway.runs.stats().subscribers, { timeout: 5_000 }).toBe(0);
@@ -116,4 +121,63 @@ export async function expectMultiStepRun(gateway: TestGateway, run: SeenRun): Pr
     expect(seen, `${step}'s chunks`).toEqual((MULTI_STEP_CHUNKS[step] ?? []).filter((chunk) => seen.includes(chunk)));
   }
   await expectWholeLog(gateway, run);
+}
+
+/** The API key of SHORT_TOKENS_GATEWAY (scopes trigger and read). */
+export const API_KEY = 'e2e-app-key-0123456789abcdef';
+/** `startTestGateway` settings: authentication on, run tokens that live 2 s (1 s to 2 s: JWT expiries are whole seconds). */
+export const SHORT_TOKENS_GATEWAY = { GATEWAY_API_KEYS: `app:${API_KEY}:trigger+read`, RUN_TOKEN_TTL_MS: '2000' };
+
+/**
+ * A `stream-text` run of LONG_RUN_INPUT on a gateway whose run tokens live
+ * 2 s: at least `LONG_RUN_RENEWALS` of them expire before it ends.
+ */
+export const LONG_RUN_TEXT =
+  'A run token lives two seconds here, and this run streams for about five: the follower must mint a fresh ' +
+  'token each time the gateway ends its subscription with TOKEN_EXPIRED, then resume after its last cursor.';
+/** 52 chunks, 100 ms apart: over 5 s of streaming after the trigger. */
+export const LONG_RUN_INPUT = { text: LONG_RUN_TEXT, chunkSize: 4, delayMs: 100 };
+/** A token lives at most 2 s from its trigger or renewal, so 5 s of streaming outlive at least two. */
+export const LONG_RUN_RENEWALS = 2;
+
+/**
+ * `stream-text` with LONG_RUN_INPUT, followed with run tokens that expired
+ * `renewals` times: the whole text exactly once, the run's whole log, and one
+ * more connection per renewal.
+ */
+export async function expectRenewedStreamTextRun(
+  gateway: TestGateway,
+  run: SeenRun,
+  renewals: number,
+  apiKey: string,
+): Promise<void> {
+  expect(renewals).toBeGreaterThanOrEqual(LONG_RUN_RENEWALS);
+  expect(run.connections).toBe(1 + renewals);
+  expect(chunksOf(run.events).join('')).toBe(LONG_RUN_TEXT);
+  expect(run.events.filter((e) => e.__typename === 'StepStatusEvent').map((e) => e.status)).toEqual([
+    'QUEUED',
+    'STARTED',
+    'COMPLETED',
+  ]);
+  await expectWholeLog(gateway, run, apiKey);
+}
+
+/**
+ * What an example's command line prints for LONG_RUN_INPUT on
+ * SHORT_TOKENS_GATEWAY: a resume line per renewed token, the text exactly
+ * once, the run completed, and one connection per token.
+ */
+export function expectRenewedStreamTextOutput(stdout: string): void {
+  const lines = stdout.trimEnd().split('\n');
+  const resumes = lines.filter((line) => line.startsWith('-- '));
+  expect(resumes.length).toBeGreaterThanOrEqual(LONG_RUN_RENEWALS);
+  for (const line of resumes) expect(line).toMatch(/^-- token renewed; resuming after (c1\.\S+|the start)$/);
+  const text = lines
+    .filter((line) => line.startsWith('[stream] "'))
+    .map((line) => JSON.parse(line.slice('[stream] '.length)) as string)
+    .join('');
+  expect(text).toBe(LONG_RUN_TEXT);
+  expect(lines.at(-2)).toMatch(/^run COMPLETED \{/);
+  expect(lines.at(-2)).toContain(`"length":${LONG_RUN_TEXT.length}`);
+  expect(lines.at(-1)).toMatch(new RegExp(`^run \\S+: \\d+ events over ${resumes.length + 1} connection\\(s\\)$`));
 }

@@ -16,12 +16,14 @@ import * as types from './graphql.js';
  */
 type Documents = {
     "\n  query PageWorkflows {\n    workflows { name }\n  }\n": typeof types.PageWorkflowsDocument,
-    "\n  mutation PageTrigger($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow }\n  }\n": typeof types.PageTriggerDocument,
+    "\n  mutation PageTrigger($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow runToken { token expiresAt } }\n  }\n": typeof types.PageTriggerDocument,
+    "\n  mutation PageCreateRunToken($runId: ID!) {\n    createRunToken(runId: $runId) { token expiresAt }\n  }\n": typeof types.PageCreateRunTokenDocument,
     "\n  subscription PageRunEvents($runId: ID!, $after: String) {\n    workflowRunEvents(runId: $runId, after: $after) {\n      __typename\n      ... on RunEvent { cursor at }\n      ... on StepStatusEvent { stepId stepName status attempt error }\n      ... on StepOutputEvent { stepName attempt output }\n      ... on StreamChunkEvent { stepName attempt data }\n      ... on FileChunkEvent { stepName attempt fileId name mimeType index count size sha256 data }\n      ... on StreamGapEvent { stepName attempt missedChunks reason }\n      ... on RunStatusEvent { runStatus: status output error }\n    }\n  }\n": typeof types.PageRunEventsDocument,
 };
 const documents: Documents = {
     "\n  query PageWorkflows {\n    workflows { name }\n  }\n": types.PageWorkflowsDocument,
-    "\n  mutation PageTrigger($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow }\n  }\n": types.PageTriggerDocument,
+    "\n  mutation PageTrigger($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow runToken { token expiresAt } }\n  }\n": types.PageTriggerDocument,
+    "\n  mutation PageCreateRunToken($runId: ID!) {\n    createRunToken(runId: $runId) { token expiresAt }\n  }\n": types.PageCreateRunTokenDocument,
     "\n  subscription PageRunEvents($runId: ID!, $after: String) {\n    workflowRunEvents(runId: $runId, after: $after) {\n      __typename\n      ... on RunEvent { cursor at }\n      ... on StepStatusEvent { stepId stepName status attempt error }\n      ... on StepOutputEvent { stepName attempt output }\n      ... on StreamChunkEvent { stepName attempt data }\n      ... on FileChunkEvent { stepName attempt fileId name mimeType index count size sha256 data }\n      ... on StreamGapEvent { stepName attempt missedChunks reason }\n      ... on RunStatusEvent { runStatus: status output error }\n    }\n  }\n": types.PageRunEventsDocument,
 };
 
@@ -32,7 +34,11 @@ export function graphql(source: "\n  query PageWorkflows {\n    workflows { name
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation PageTrigger($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow }\n  }\n"): typeof import('./graphql.js').PageTriggerDocument;
+export function graphql(source: "\n  mutation PageTrigger($workflow: String!, $input: JSON) {\n    triggerWorkflow(workflow: $workflow, input: $input) { runId workflow runToken { token expiresAt } }\n  }\n"): typeof import('./graphql.js').PageTriggerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation PageCreateRunToken($runId: ID!) {\n    createRunToken(runId: $runId) { token expiresAt }\n  }\n"): typeof import('./graphql.js').PageCreateRunTokenDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

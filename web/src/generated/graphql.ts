@@ -45,7 +45,14 @@ export type PageTriggerMutationVariables = Exact<{
 }>;
 
 
-export type PageTriggerMutation = { __typename: 'Mutation', triggerWorkflow: { __typename: 'TriggerWorkflowPayload', runId: string, workflow: string } };
+export type PageTriggerMutation = { __typename: 'Mutation', triggerWorkflow: { __typename: 'TriggerWorkflowPayload', runId: string, workflow: string, runToken: { __typename: 'RunToken', token: string, expiresAt: string } } };
+
+export type PageCreateRunTokenMutationVariables = Exact<{
+  runId: string | number;
+}>;
+
+
+export type PageCreateRunTokenMutation = { __typename: 'Mutation', createRunToken: { __typename: 'RunToken', token: string, expiresAt: string } };
 
 export type PageRunEventsSubscriptionVariables = Exact<{
   runId: string | number;
@@ -93,9 +100,21 @@ export const PageTriggerDocument = new TypedDocumentString(`
   triggerWorkflow(workflow: $workflow, input: $input) {
     runId
     workflow
+    runToken {
+      token
+      expiresAt
+    }
   }
 }
     `) as unknown as TypedDocumentString<PageTriggerMutation, PageTriggerMutationVariables>;
+export const PageCreateRunTokenDocument = new TypedDocumentString(`
+    mutation PageCreateRunToken($runId: ID!) {
+  createRunToken(runId: $runId) {
+    token
+    expiresAt
+  }
+}
+    `) as unknown as TypedDocumentString<PageCreateRunTokenMutation, PageCreateRunTokenMutationVariables>;
 export const PageRunEventsDocument = new TypedDocumentString(`
     subscription PageRunEvents($runId: ID!, $after: String) {
   workflowRunEvents(runId: $runId, after: $after) {
