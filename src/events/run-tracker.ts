@@ -49,6 +49,10 @@ interface StepState {
   unsure: string | null;
   /** A chunk with an engine index arrived in this tracker's lifetime. */
   indexSeen: boolean;
+  /** The terminal status came from REST, not the listener: chunks may still have been on their way. */
+  endedByRest: boolean;
+  /** A StreamGap of unknown size was said for this attempt already: one doubt is enough. */
+  doubtSaid: boolean;
 }
 
 const rank: Record<StepStatus, number> = {
@@ -68,6 +72,8 @@ export const unsureReasons = {
     'the engine hung up the listener while this step ran (it does when a DAG changes status) and chunks it streamed before the gateway re-attached, if any, were not delivered',
   lateStart:
     'the gateway began recording this run after this step started; chunks it streamed before, if any, are not kept by the engine',
+  settle:
+    "the engine's REST state showed this step finished, but its listener never confirmed the run's end; chunks still on their way, if any, were not waited for",
 } as const;
 
 /** Tracks one run. Feed it engine events and snapshots; it returns what to append to the log. */
@@ -221,7 +227,9 @@ export class RunTracker {
         if (target !== 'CANCELLED') this.#advance(step, 'STARTED', null, out);
         continue;
       }
+      const before = step.status;
       this.#advance(step, target, target === 'FAILED' ? errorMessage(task.error ?? '') : null, out);
+      if (step.status !== before && terminalStepStatuses.has(target)) step.endedByRest = true;
       if (target === 'COMPLETED') this.#output(step, toJson(task.output), out);
     }
     return out;
@@ -239,15 +247,30 @@ export class RunTracker {
   /**
    * When REST state shows the run finished and all its steps with it: any
    * held chunks (with their gaps), then the run's terminal status; the tracker
-   * is finished after that. Empty while the run goes on.
+   * is finished after that. Empty while the run goes on. `cutShort`: the
+   * reason the listener's last chunks were not waited for (see unsureReasons).
    */
-  finishFromSnapshot(snapshot: RunSnapshot): RunEventBody[] {
+  finishFromSnapshot(snapshot: RunSnapshot, cutShort?: string): RunEventBody[] {
     if (this.#finished) return [];
     const status = runStatusOf(snapshot.status);
     if (!terminalRunStatuses.has(status)) return [];
     if (snapshot.tasks.some((t) => !terminalStepStatuses.has(stepStatusOf(t.status)))) return [];
     const out: RunEventBody[] = [];
-    for (const step of this.#steps.values()) this.#flushHeld(step, out);
+    for (const step of this.#steps.values()) {
+      this.#flushHeld(step, out);
+      // `cutShort`: the listener was not heard out; a step whose end only REST
+      // reported may have chunks that never arrived
+      if (cutShort && step.endedByRest && !step.doubtSaid && step.status !== 'CANCELLED') {
+        out.push({
+          kind: 'StreamGap',
+          stepId: step.stepId,
+          stepName: step.name,
+          attempt: step.attempt,
+          missedChunks: null,
+          reason: cutShort,
+        });
+      }
+    }
     this.#finished = true;
     out.push(this.#terminal(snapshot, status));
     return out;
@@ -289,6 +312,8 @@ export class RunTracker {
         heldSince: null,
         unsure: null,
         indexSeen: false,
+        endedByRest: false,
+        doubtSaid: false,
       };
       this.#steps.set(taskId, step);
     }
@@ -303,6 +328,8 @@ export class RunTracker {
       step.nextChunkIndex = 0;
       step.unsure = null;
       step.indexSeen = false;
+      step.endedByRest = false;
+      step.doubtSaid = false;
     }
     return step;
   }
@@ -324,6 +351,7 @@ export class RunTracker {
         reason: step.unsure,
       });
       step.unsure = null;
+      step.doubtSaid = true;
     }
     this.#emitStatus(step, target, error, out);
   }

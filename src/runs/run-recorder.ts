@@ -53,6 +53,8 @@ export class RunRecorder {
   #listenerAttached = false;
   /** The engine sent a run-level (terminal, or early DAG) event: REST decides now. */
   #sawRunEvent = false;
+  /** When the listener last delivered an event (ms): a listener still delivering is not done. */
+  #lastEventAt = 0;
   readonly #ready: Promise<RunSnapshot>;
   /** Resolves when the recorder stopped: log complete, stopped, or failed. */
   readonly done: Promise<void>;
@@ -158,6 +160,7 @@ export class RunRecorder {
       try {
         for await (const event of stream ?? this.source.listen(this.#target, this.#abort.signal)) {
           failures = 0;
+          this.#lastEventAt = Date.now();
           // child runs inherit their parent's metadata, so a listener by
           // correlation also carries their events: they are not this run's
           if (event.workflowRunId && event.workflowRunId !== this.runId) continue;
@@ -237,11 +240,20 @@ export class RunRecorder {
     if (runTerminal) this.#runTerminalSince ??= now;
     else this.#sawRunEvent = false; // that was the early DAG hangup, not the end
     // After the engine's run-level event, or without a listener, nothing more
-    // of the run can arrive: trust REST at once. Otherwise give the listener
-    // settleMs to deliver the last chunks and terminal events.
-    const canFinish =
+    // of the run can arrive: trust REST at once. Otherwise wait for the
+    // listener's run-level event while it keeps delivering (an overloaded
+    // gateway reads its backlog late: REST's "finished" is no sign that every
+    // chunk was read), and give up after settleMs of silence, or at the latest
+    // after 20 times that; giving up says so with a StreamGap.
+    const sinceTerminal = now - (this.#runTerminalSince ?? now);
+    const quiet = now - this.#lastEventAt >= this.options.settleMs;
+    const gaveUp =
       runTerminal &&
-      (this.#sawRunEvent || !this.#listenerAttached || now - (this.#runTerminalSince ?? now) >= this.options.settleMs);
+      !this.#sawRunEvent &&
+      this.#listenerAttached &&
+      sinceTerminal >= this.options.settleMs &&
+      (quiet || sinceTerminal >= this.options.settleMs * 20);
+    const canFinish = runTerminal && (this.#sawRunEvent || !this.#listenerAttached || gaveUp);
     const settled = (task: TaskSnapshot): boolean => {
       if (canFinish || !this.#listenerAttached) return true;
       const seen = this.#terminalSeen.get(task.taskId) ?? now;
@@ -250,7 +262,14 @@ export class RunRecorder {
     };
     this.#append(this.#tracker.flushStale(now), new Date(now));
     this.#append(this.#tracker.fromSnapshot(snapshot, settled), new Date(now));
-    if (canFinish) this.#append(this.#tracker.finishFromSnapshot(snapshot), new Date(now));
+    if (canFinish) {
+      if (gaveUp)
+        this.options.logger.warn({ runId: this.runId }, 'no run-level event from the engine; finishing from REST');
+      this.#append(
+        this.#tracker.finishFromSnapshot(snapshot, gaveUp ? unsureReasons.settle : undefined),
+        new Date(now),
+      );
+    }
   }
 
   #append(bodies: readonly RunEventBody[], at: Date): void {

@@ -451,3 +451,33 @@ describe('RunTracker.markUnsure after resume', () => {
     ]);
   });
 });
+
+describe('RunTracker.finishFromSnapshot cut short', () => {
+  const done = () =>
+    snapshot([task({ status: 'COMPLETED', output: { ok: true } })], { status: 'COMPLETED', output: { ok: true } });
+
+  it('should say a step whose end only REST reported may have lost its last chunks, once, before the run status', () => {
+    const tracker = new RunTracker(RUN);
+    tracker.learnNames(done());
+    tracker.fromEngineEvent(event({ eventType: 'STARTED' }));
+    tracker.fromEngineEvent(chunk(0, 'a'));
+    tracker.fromSnapshot(done());
+    const out = tracker.finishFromSnapshot(done(), 'not waited for');
+    expect(out.map((b) => b.kind)).toEqual(['StreamGap', 'RunStatus']);
+    expect(out[0]).toMatchObject({ stepId: TASK, missedChunks: null, reason: 'not waited for' });
+  });
+
+  it('should say nothing more when the listener reported the step ended, or when not cut short', () => {
+    const heard = new RunTracker(RUN);
+    heard.learnNames(done());
+    heard.fromEngineEvent(chunk(0, 'a'));
+    heard.fromEngineEvent(event({ eventType: 'COMPLETED', payload: '{"ok":true}' }));
+    expect(heard.finishFromSnapshot(done(), 'not waited for').map((b) => b.kind)).toEqual(['RunStatus']);
+
+    const patient = new RunTracker(RUN);
+    patient.learnNames(done());
+    patient.fromEngineEvent(chunk(0, 'a'));
+    patient.fromSnapshot(done());
+    expect(patient.finishFromSnapshot(done()).map((b) => b.kind)).toEqual(['RunStatus']);
+  });
+});
