@@ -22,6 +22,7 @@ import { createMaskError } from './error-codes.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createMetrics } from './metrics.js';
 import { type QueryLimitsConfig, queryLimitPlugins } from './query-limits.js';
+import { useSharedExecution } from './shared-execution.js';
 import { createWebPage } from './web-page.js';
 
 export type GatewayConfig = Pick<
@@ -107,7 +108,7 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       const credential = initial.request.headers.get('authorization') ?? undefined;
       return { ...services, principal: await auth.authenticator.authenticate(credential), transport: 'http' };
     },
-    plugins: queryLimitPlugins(config),
+    plugins: [...queryLimitPlugins(config), useSharedExecution()],
     graphqlEndpoint: config.GRAPHQL_PATH,
     graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Hatchet GraphQL gateway' } : false,
     landingPage: false,
