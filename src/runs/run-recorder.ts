@@ -244,7 +244,7 @@ export class RunRecorder {
     // listener's run-level event while it keeps delivering (an overloaded
     // gateway reads its backlog late: REST's "finished" is no sign that every
     // chunk was read), and give up after settleMs of silence, or at the latest
-    // after 20 times that; giving up says so with a StreamGap.
+    // after 120 times that; giving up says so with a StreamGap.
     const sinceTerminal = now - (this.#runTerminalSince ?? now);
     const quiet = now - this.#lastEventAt >= this.options.settleMs;
     const gaveUp =
@@ -252,13 +252,14 @@ export class RunRecorder {
       !this.#sawRunEvent &&
       this.#listenerAttached &&
       sinceTerminal >= this.options.settleMs &&
-      (quiet || sinceTerminal >= this.options.settleMs * 20);
+      (quiet || sinceTerminal >= this.options.settleMs * 120);
     const canFinish = runTerminal && (this.#sawRunEvent || !this.#listenerAttached || gaveUp);
     const settled = (task: TaskSnapshot): boolean => {
       if (canFinish || !this.#listenerAttached) return true;
       const seen = this.#terminalSeen.get(task.taskId) ?? now;
       this.#terminalSeen.set(task.taskId, seen);
-      return now - seen >= this.options.settleMs;
+      // a listener still delivering may yet bring this step's last chunks and its end
+      return now - seen >= this.options.settleMs && quiet;
     };
     this.#append(this.#tracker.flushStale(now), new Date(now));
     this.#append(this.#tracker.fromSnapshot(snapshot, settled), new Date(now));
