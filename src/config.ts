@@ -103,6 +103,8 @@ const schema = z.object({
   MAX_QUERY_ALIASES: z.coerce.number().int().nonnegative().default(15),
   /** Most directives in an operation. */
   MAX_QUERY_DIRECTIVES: z.coerce.number().int().nonnegative().default(20),
+  /** Deepest nesting of brackets in an operation document (selections, lists, objects), checked before parsing. */
+  MAX_QUERY_NESTING: z.coerce.number().int().positive().default(100),
   /** Most tokens in an operation document. */
   MAX_QUERY_TOKENS: z.coerce.number().int().positive().default(2_000),
   /** `triggerWorkflow` calls per minute per API key (per process); 0 turns the limit off. */

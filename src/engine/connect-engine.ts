@@ -83,7 +83,14 @@ async function initEmbedded(config: EngineConfig, binaryPath: string | undefined
     hatchet,
     mode: 'embedded',
     stop: async () => {
-      await hatchet.stopEmbedded();
+      // the SDK waits for the sidecar on unref'd handles: without a handle of
+      // ours, node may exit mid-stop and leave the sidecar and its files behind
+      const keepAlive = setInterval(() => {}, 1_000);
+      try {
+        await hatchet.stopEmbedded();
+      } finally {
+        clearInterval(keepAlive);
+      }
     },
   };
 }

@@ -152,6 +152,22 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       }
     }
     if (path && webPage.handles(req.method, path)) return webPage.serve(req, res, path);
+    // yoga answers an unsupported media type with an empty 415: say what it takes
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (
+      req.method === 'POST' &&
+      path === config.GRAPHQL_PATH &&
+      !['application/json', 'application/graphql+json', 'application/x-www-form-urlencoded'].includes(contentType)
+    ) {
+      return json(res, 415, {
+        errors: [
+          {
+            message: 'Send the request as application/json (or application/graphql+json).',
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ],
+      });
+    }
     // yoga reads a whole body before parsing it: refuse what is too big up front,
     // and a body of unknown length (chunked), which could be of any size
     if (req.method === 'POST' && req.headers['content-length'] === undefined) {

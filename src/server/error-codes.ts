@@ -63,6 +63,13 @@ export function createMaskError(logger: Logger) {
       return new GraphQLError(graphqlError.message, { ...location, extensions: { code: 'BAD_USER_INPUT' } });
     }
     if (graphqlError && !graphqlError.originalError) return withRequestErrorCode(graphqlError);
+    // yoga reads `variables` and `extensions` of GET and form requests with JSON.parse
+    if (original instanceof SyntaxError && !graphqlError?.path) {
+      return new GraphQLError('A request parameter (`variables` or `extensions`) is not valid JSON.', {
+        ...location,
+        extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+      });
+    }
     logger.error({ err: original }, 'unexpected error (masked)');
     return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   };

@@ -4,7 +4,7 @@
  * apply to WebSocket operations as to HTTP and SSE.
  */
 import type { Server } from 'node:http';
-import { type ExecutionArgs, type FormattedExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type FormattedExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -47,6 +47,23 @@ export function attachGraphqlWs(
   // graphql-ws keeps an operation in ctx.subscriptions until its `complete` is sent:
   // shutdown waits on that, not on the iterator's end, before closing sockets
   const connections = new Set<{ subscriptions: Record<string, unknown> }>();
+  // graphql-ws closes with 4500 (its internal error) when a client sends a message
+  // only a server may send; that is a protocol violation of the client's: 4400.
+  // This listener is registered before graphql-ws's, so it sees the message first.
+  wsServer.on('connection', (socket) => {
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let type: unknown;
+      try {
+        type = (JSON.parse(String(data)) as { type?: unknown } | null)?.type;
+      } catch {
+        return; // graphql-ws answers malformed JSON itself (4400)
+      }
+      if (type === 'next' || type === 'error' || type === 'connection_ack') {
+        socket.close(4400, `Invalid message received: a client may not send ${type}`);
+      }
+    });
+  });
   useServer(
     {
       // the connection's credential is checked once, at connection_init: 4401 without
@@ -116,9 +133,24 @@ export function attachGraphqlWs(
         } catch (error) {
           if (error instanceof Error && error.name === 'GraphQLError')
             return [forTheWire(withRequestErrorCode(error as GraphQLError))];
-          throw error;
+          // e.g. a RangeError from a document the parser could not take: this
+          // operation's failure, not the connection's (which would close with 4500)
+          return [
+            new GraphQLError('The document could not be parsed.', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } }),
+          ];
         }
         if (errors.length > 0) return errors.map((e) => forTheWire(withRequestErrorCode(e)));
+        // graphql-ws would answer an uncoded "Unable to identify operation"; HTTP answers this code
+        if (!getOperationAST(document, params.operationName ?? undefined)) {
+          return [
+            new GraphQLError(
+              params.operationName
+                ? `No operation named "${params.operationName.slice(0, 100)}" in the document.`
+                : 'The document has several operations: name the one to run (operationName).',
+              { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } },
+            ),
+          ];
+        }
         const args: ExecutionArgs = {
           schema,
           operationName: params.operationName ?? null,

@@ -20,6 +20,7 @@ export type QueryLimitsConfig = Pick<
   | 'MAX_QUERY_ALIASES'
   | 'MAX_QUERY_DIRECTIVES'
   | 'MAX_QUERY_TOKENS'
+  | 'MAX_QUERY_NESTING'
 >;
 
 /** Tags an armor rejection with our code and the setting to change. */
@@ -39,6 +40,23 @@ function tag(limit: keyof QueryLimitsConfig, max: number) {
 
 export function queryLimitPlugins(config: QueryLimitsConfig): Plugin[] {
   const plugins: Plugin[] = [
+    // graphql-js parses recursively: a deep enough list literal overflows the stack
+    // before the token limit stops it, so nesting is counted on the text first
+    {
+      onParse: ({ params }) => {
+        const text = typeof params.source === 'string' ? params.source : params.source.body;
+        if (nestingOf(text, config.MAX_QUERY_NESTING) > config.MAX_QUERY_NESTING) {
+          throw new GraphQLError(`Syntax Error: the document nests deeper than ${config.MAX_QUERY_NESTING} levels.`, {
+            extensions: {
+              code: 'LIMIT_EXCEEDED',
+              limit: 'MAX_QUERY_NESTING',
+              max: config.MAX_QUERY_NESTING,
+              http: { status: 400 },
+            },
+          });
+        }
+      },
+    },
     EnvelopArmorPlugin({
       maxDepth: { n: config.MAX_QUERY_DEPTH, onReject: tag('MAX_QUERY_DEPTH', config.MAX_QUERY_DEPTH) },
       costLimit: { maxCost: config.MAX_QUERY_COST, onReject: tag('MAX_QUERY_COST', config.MAX_QUERY_COST) },
@@ -75,3 +93,29 @@ const noIntrospection: ValidationRule = (context) => ({
     }
   },
 });
+
+/** Deepest bracket nesting of a GraphQL document, outside strings and comments; stops counting past `stopAt`. */
+export function nestingOf(text: string, stopAt: number): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '#') {
+      while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
+    } else if (c === '"') {
+      if (text.startsWith('"""', i)) {
+        const end = text.indexOf('"""', i + 3);
+        i = end === -1 ? text.length : end + 2;
+      } else {
+        for (i++; i < text.length && text[i] !== '"' && text[i] !== '\n'; i++) if (text[i] === '\\') i++;
+      }
+    } else if (c === '{' || c === '[' || c === '(') {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > stopAt) return max;
+    } else if (c === '}' || c === ']' || c === ')') {
+      depth--;
+    }
+  }
+  return max;
+}
