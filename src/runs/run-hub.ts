@@ -40,6 +40,8 @@ interface Entry {
   log?: RunLog;
   /** Resolves when followers can read the log: the run is known and the log open. */
   ready: Promise<void>;
+  /** Resolves once this replica tried to become the run's recorder (never rejects). */
+  joined: Promise<void>;
   /** This process records the run (holds its one engine listener). */
   recorder?: RunRecorder;
   /** Shared log only: resolves once a stopped recorder stored what it queued and gave its lease back. */
@@ -108,7 +110,11 @@ export class RunHub {
     }
     // the run exists now: its id is the answer even if shutdown began meanwhile
     if (this.#closed) early.close();
-    else this.record(runId, { early, metadata: correlation });
+    else {
+      // with a shared log, win the run's lease before anyone else can know the run id:
+      // the replica that listened from before the trigger must be the one that records
+      await this.record(runId, { early, metadata: correlation }).joined;
+    }
     return runId;
   }
 
@@ -126,9 +132,20 @@ export class RunHub {
       correlated?.early.close();
       return existing;
     }
-    const entry: Entry = { runId, ready: Promise.resolve() };
+    let joined: () => void = () => {};
+    const entry: Entry = {
+      runId,
+      ready: Promise.resolve(),
+      joined: new Promise<void>((resolve) => {
+        joined = resolve;
+      }),
+    };
     this.#entries.set(runId, entry);
-    entry.ready = this.store ? this.#joinShared(entry, this.store, correlated) : this.#recordHere(entry, correlated);
+    entry.ready = this.store
+      ? this.#joinShared(entry, this.store, joined, correlated)
+      : this.#recordHere(entry, correlated);
+    // in memory, the recorder exists as soon as record() returns
+    if (!this.store) joined();
     entry.ready.catch(() => {
       // unknown run, or no log: forget it, so that a later subscription asks again
       if (this.#entries.get(runId) === entry) this.#evict(entry);
@@ -152,7 +169,12 @@ export class RunHub {
    * wins its lease; otherwise it retries the lease now and then, so the run
    * is taken over when its recorder stops.
    */
-  async #joinShared(entry: Entry, store: SharedRunStore, correlated?: Parameters<RunHub['record']>[1]): Promise<void> {
+  async #joinShared(
+    entry: Entry,
+    store: SharedRunStore,
+    joined: () => void,
+    correlated?: Parameters<RunHub['record']>[1],
+  ): Promise<void> {
     let early = correlated?.early;
     try {
       const info = await store.open(entry.runId, correlated?.metadata ?? null);
@@ -170,6 +192,7 @@ export class RunHub {
         await this.#takeOver(entry, store, early);
         early = undefined; // handed over (or closed) by #takeOver
       }
+      joined();
       if (entry.recorder) return await entry.recorder.ready();
       if (log.lastSeq === 0) {
         // another replica records it, or nobody yet: the run must exist either way
@@ -178,6 +201,7 @@ export class RunHub {
       if (!log.complete && !entry.gone) this.#scheduleTakeover(entry, store);
     } finally {
       early?.close();
+      joined();
     }
   }
 

@@ -16,7 +16,15 @@ import {
   wsClient,
 } from '../helpers/test-gateway.js';
 
-const LEASE_MS = '1000';
+/**
+ * The replicas in this process hold leases of 3 s: a shorter one can expire
+ * while a loaded test machine stalls this process's event loop, and another
+ * replica then takes the run over for real (fencing keeps the log whole, but
+ * the upstream counts below would see two recorders for a moment). The
+ * process that gets killed holds 1 s leases, so the takeover comes soon.
+ */
+const LEASE_MS = '3000';
+const DOOMED_LEASE_MS = '1000';
 let redis: Record<string, string>;
 let a: TestGateway;
 let b: TestGateway;
@@ -70,6 +78,12 @@ describe('replicas sharing a Redis run log', () => {
   });
 
   it('should record a run on exactly one replica however many follow it on each', async () => {
+    const upstreamsOf = async () => [
+      await metric(a.url, 'hatchet_gateway_upstream_listeners'),
+      await metric(b.url, 'hatchet_gateway_upstream_listeners'),
+    ];
+    // the previous test's recorder lets go of its listener just after its run ended
+    await expect.poll(upstreamsOf, { timeout: 10_000 }).toEqual([0, 0]);
     const runId = await triggerRun(b, 'stream-text', { text: 'one upstream '.repeat(20), chunkSize: 4, delayMs: 40 });
     const followers = [a, a, a, b, b, b].map((g) => collect(wsClient(g), RUN_EVENTS, { runId }));
     // wait until both replicas serve their followers, then look at the upstream counts
@@ -84,18 +98,15 @@ describe('replicas sharing a Redis run log', () => {
         },
       )
       .toEqual([3, 3]);
-    const upstreams = [
-      await metric(a.url, 'hatchet_gateway_upstream_listeners'),
-      await metric(b.url, 'hatchet_gateway_upstream_listeners'),
-    ];
-    expect(upstreams).toEqual([0, 1]);
+    expect(await upstreamsOf()).toEqual([0, 1]);
     const results = (await Promise.all(followers)).map(events);
     for (const sequence of results) expect(sequence).toEqual(results[0]);
   });
 
   it('should take over a run when the replica recording it is killed, and let its clients resume on another', async () => {
-    const child = await startGatewayProcess({ ...redis, LOG_LEVEL: 'error' });
-    const text = 'abcdefghijklmnopqrstuvwxyz'.repeat(6);
+    const child = await startGatewayProcess({ ...redis, REDIS_LEASE_MS: DOOMED_LEASE_MS, LOG_LEVEL: 'error' });
+    // 130 chunks 40 ms apart: the run outlasts the lease expiry plus B's takeover interval
+    const text = 'abcdefghijklmnopqrstuvwxyz'.repeat(10);
     const size = 2;
     const runId = await triggerRun({ url: child.url }, 'stream-text', { text, chunkSize: size, delayMs: 40 });
 
@@ -156,6 +167,8 @@ describe('replicas sharing a Redis run log', () => {
       }
     }
     expect(index).toBe(expected.length);
+    // the killed replica was the one recording (it triggered the run): the lease's expiry left a hole
+    expect(missed).toBeGreaterThan(0);
     process.stderr.write(`takeover: ${missed} of ${expected.length} chunks missed while no replica listened\n`);
   });
 });
