@@ -79,6 +79,8 @@ const schema = z.object({
   RUN_TOKEN_SECRET: z.string().min(32, 'RUN_TOKEN_SECRET needs at least 32 characters').optional(),
   /** How long a run token lets its holder follow its run (ms). */
   RUN_TOKEN_TTL_MS: z.coerce.number().int().min(1_000).default(900_000),
+  /** Browser origins allowed to call the gateway from another site (CORS, and the Origin of graphql-ws upgrades); empty: same origin only. */
+  CORS_ORIGINS: list.default([]),
   /** Answer introspection queries (`__schema`, `__type`); turn off in production along with GRAPHIQL. */
   INTROSPECTION: bool.default(true),
   /** Largest HTTP request body accepted (bytes); larger ones get 413. */

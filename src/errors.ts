@@ -8,6 +8,8 @@
 export const errorCodes = {
   /** The input is malformed: not a JSON object, a bad id or cursor. */
   BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** The request itself is malformed (not JSON, a subscription over plain HTTP): fix the client. */
+  BAD_REQUEST: 'BAD_REQUEST',
   /** The workflow is not registered on the engine, or not allowed by GATEWAY_WORKFLOWS. */
   WORKFLOW_NOT_FOUND: 'WORKFLOW_NOT_FOUND',
   /** The engine does not know the run (or not within RUN_LOOKUP_TIMEOUT_MS). */

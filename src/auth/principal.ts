@@ -42,8 +42,15 @@ export function assertScope(principal: Principal, scope: Scope): void {
 }
 
 /** Throws FORBIDDEN unless `principal` may read and follow `runId`. */
-export function assertCanRead(principal: Principal, runId: string): void {
+export function assertCanRead(principal: Principal, runId: string, now = Date.now()): void {
   if (principal.kind === 'run') {
+    // a graphql-ws connection authenticated its token once: check it again per operation
+    if (principal.expiresAt <= now) {
+      throw new GatewayError(
+        'TOKEN_EXPIRED',
+        'This run token expired: get a fresh one (createRunToken) and resume with your last cursor.',
+      );
+    }
     if (principal.runId !== runId) throw new GatewayError('FORBIDDEN', 'This run token is for another run.');
     return;
   }

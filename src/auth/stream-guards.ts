@@ -18,6 +18,7 @@ export function endingAt<T>(
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<'expired'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), Math.min(2 ** 31 - 1, Math.max(0, deadline - Date.now())));
+    timer.unref();
   });
   const end = () => {
     ended = true;
@@ -26,6 +27,12 @@ export function endingAt<T>(
   return {
     async next() {
       if (ended) return { done: true, value: undefined };
+      // a replay has events ready at once: the deadline must not wait for the timer to win a race
+      if (Date.now() >= deadline) {
+        end();
+        await source.return?.();
+        return { done: false, value: last() };
+      }
       const result = await Promise.race([source.next(), expiry]);
       if (result === 'expired') {
         end();

@@ -151,8 +151,12 @@ export class RunTracker {
   markUnsure(snapshot: RunSnapshot, reason: string = unsureReasons.takeover, heardToo = false): void {
     for (const task of snapshot.tasks) {
       if (task.status === 'QUEUED') continue;
+      // a step still holding chunks of an earlier attempt is left to fromSnapshot(),
+      // which flushes them into the log: moving it to the new attempt here would drop them
+      const known = this.#steps.get(task.taskId);
+      if (known && (known.attempt > task.attempt || (known.attempt < task.attempt && known.held.size > 0))) continue;
       const step = this.#step(task.taskId, task.attempt, []);
-      if (step.attempt !== task.attempt || (step.indexSeen && !heardToo)) continue;
+      if (step.indexSeen && !heardToo) continue;
       if (step.status !== null && terminalStepStatuses.has(step.status)) continue;
       step.unsure = reason;
     }

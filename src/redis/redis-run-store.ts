@@ -192,8 +192,16 @@ class RedisRunStore implements SharedRunStore {
       // the channel gives an event at once; a hole (a message missed) is fetched from the stream
       if (!log.restore(event)) void catchUp().catch(() => {});
     });
-    await unavailable('following the run log', () => this.subscriber.subscribe(keys.channel));
-    await catchUp();
+    try {
+      await unavailable('following the run log', () => this.subscriber.subscribe(keys.channel));
+      await catchUp();
+    } catch (error) {
+      // nobody will close a mirror that failed to open: let go of its channel now
+      closed = true;
+      this.#channels.delete(keys.channel);
+      await this.subscriber.unsubscribe(keys.channel).catch(() => {});
+      throw error;
+    }
     return {
       catchUp,
       close: async () => {

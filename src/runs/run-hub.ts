@@ -181,6 +181,7 @@ export class RunHub {
       if (entry.gone) return;
       const log = new RunLog(entry.runId, this.options.logLimits, info.epoch);
       entry.log = log;
+      if (this.#closed) log.interrupt(shuttingDown());
       entry.correlation = info.correlation;
       this.#watchCompletion(entry, log);
       entry.mirror = await store.mirror(log, () => void this.#takeOver(entry, store));
@@ -228,7 +229,15 @@ export class RunHub {
         await held.release();
         return;
       }
-      const resumeFrom = log.lastSeq > 0 ? await store.bodies(entry.runId) : undefined;
+      // a run a gateway triggered is a takeover here even with nothing logged yet: its
+      // recorder (the triggering replica) stopped before storing anything
+      const takingOver = log.lastSeq > 0 || (entry.correlation !== null && entry.correlation !== undefined && !early);
+      const resumeFrom = takingOver ? await store.bodies(entry.runId) : undefined;
+      if (entry.gone || this.#closed) {
+        early?.close();
+        await held.release();
+        return;
+      }
       const writer = store.writer(log, held, (event) => log.restore(event));
       const metadata = entry.correlation ?? undefined;
       const recorder = new RunRecorder(
@@ -246,6 +255,8 @@ export class RunHub {
         void recorder.stop();
       };
       held.lost.addEventListener('abort', onLost, { once: true });
+      // lost while catching up: an abort before addEventListener is never heard
+      if (held.lost.aborted) onLost();
       entry.handedBack = recorder.done.then(async () => {
         held.lost.removeEventListener('abort', onLost);
         await writer.drain();
@@ -376,10 +387,7 @@ export class RunHub {
     this.#closed = true;
     this.#abort.abort();
     const entries = [...this.#entries.values()];
-    const reason = new GatewayError(
-      'SHUTTING_DOWN',
-      'The gateway is shutting down; subscribe again (with your last cursor; on CURSOR_EXPIRED, without it).',
-    );
+    const reason = shuttingDown();
     for (const entry of entries) {
       clearTimeout(entry.evictTimer);
       clearInterval(entry.takeoverTimer);
@@ -403,4 +411,12 @@ export class RunHub {
     await Promise.all(entries.map((e) => e.mirror?.close()));
     this.#entries.clear();
   }
+}
+
+/** What followers of an unfinished run get when this gateway stops. */
+function shuttingDown(): GatewayError {
+  return new GatewayError(
+    'SHUTTING_DOWN',
+    'The gateway is shutting down; subscribe again (with your last cursor; on CURSOR_EXPIRED, without it).',
+  );
 }

@@ -184,8 +184,11 @@ export class RunRecorder {
       // Re-attach first, reconcile after: chunks published while no listener
       // is attached are lost for good. A hangup on a running run is the engine's
       // early DAG hangup; the reconcile below finishes the log if the run is done.
-      void this.#serial(() => this.#reconcileFromEngine(unsureReasons.reattach));
+      // after an error, wait before re-attaching; the doubt is raised from a snapshot
+      // taken when the listener is about to attach again, so steps that ran meanwhile count
       if (!hungUp) await sleep(Math.min(2000, 100 * 2 ** failures), this.#abort.signal);
+      if (this.#stopped) break;
+      void this.#serial(() => this.#reconcileFromEngine(unsureReasons.reattach));
     }
   }
 

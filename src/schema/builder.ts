@@ -23,6 +23,8 @@ export interface GatewayContext extends GatewayServices {
   readonly principal: Principal;
   /** `ws`: graphql-ws (the connection is counted once, at connect); `http`: HTTP or SSE. */
   readonly transport: 'http' | 'ws';
+  /** The HTTP request (HTTP and SSE only). */
+  readonly request?: Request;
 }
 
 export const builder = new SchemaBuilder<{

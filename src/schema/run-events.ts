@@ -176,6 +176,14 @@ builder.subscriptionField('workflowRunEvents', (t) =>
       const { principal, auth } = ctx;
       assertCanRead(principal, String(runId));
       assertRunId(String(runId));
+      // over HTTP only SSE streams a subscription; any other answer (yoga's 406) would never end
+      // the stream, and its connection slot and run reader would leak
+      if (ctx.transport === 'http' && !ctx.request?.headers.get('accept')?.includes('text/event-stream')) {
+        throw new GatewayError(
+          'BAD_REQUEST',
+          'Subscriptions need graphql-ws, or SSE over HTTP (Accept: text/event-stream).',
+        );
+      }
       // an SSE stream is a connection of its own (graphql-ws counted its socket at connect)
       const release =
         ctx.transport === 'http' && principal.kind !== 'open'

@@ -44,6 +44,7 @@ export type GatewayConfig = Pick<
   | 'REDIS_KEY_PREFIX'
   | 'REDIS_LEASE_MS'
   | 'MAX_REQUEST_BYTES'
+  | 'CORS_ORIGINS'
 > &
   AuthConfig &
   QueryLimitsConfig;
@@ -109,6 +110,9 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
       return { ...services, principal: await auth.authenticator.authenticate(credential), transport: 'http' };
     },
     plugins: [...queryLimitPlugins(config), useSharedExecution()],
+    // yoga's default reflects any Origin: a page on another site could trigger runs on a local
+    // gateway with authentication off and read the answers
+    cors: config.CORS_ORIGINS.length > 0 ? { origin: config.CORS_ORIGINS, credentials: false } : false,
     graphqlEndpoint: config.GRAPHQL_PATH,
     graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Hatchet GraphQL gateway' } : false,
     landingPage: false,
@@ -157,7 +161,8 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     if (
       req.method === 'POST' &&
       path === config.GRAPHQL_PATH &&
-      !['application/json', 'application/graphql+json', 'application/x-www-form-urlencoded'].includes(contentType)
+      // no form encoding: a cross-site form could send it without a CORS preflight
+      !['application/json', 'application/graphql+json'].includes(contentType)
     ) {
       return json(res, 415, {
         errors: [
@@ -193,16 +198,24 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     return yoga.handle(req, res);
   }
 
-  const graphqlWs = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never, auth);
+  const graphqlWs = attachGraphqlWs(server, config.GRAPHQL_PATH, yoga as never, auth, config.CORS_ORIGINS);
   const wsServer = graphqlWs.server;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // e.g. the port is taken: what was opened so far must not keep the process alive
+    wsServer.close();
+    await runs.close();
+    await store?.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${config.GRAPHQL_PATH}`;

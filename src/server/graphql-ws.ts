@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { type ExecutionArgs, type FormattedExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { credentialOf } from '../auth/authenticate.js';
 import type { GatewayAuth } from '../auth/gateway-auth.js';
 import { type Principal, principalName } from '../auth/principal.js';
@@ -16,7 +16,7 @@ import { withRequestErrorCode } from './error-codes.js';
 
 /** What a connection carries beside graphql-ws's own `extra` (socket, request). */
 interface ConnectionExtra {
-  readonly socket: { close(code: number, reason: string): void };
+  readonly socket: { close(code: number, reason: string): void; readonly readyState: number };
   principal?: Principal;
   release?: () => void;
 }
@@ -41,9 +41,21 @@ export function attachGraphqlWs(
   path: string,
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
   auth: GatewayAuth,
+  allowedOrigins: readonly string[] = [],
 ): GraphqlWsServer {
   // operations are small: a megabyte is plenty, and ws's default (100 MiB) is an easy memory attack
-  const wsServer = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
+  const wsServer = new WebSocketServer({
+    server,
+    path,
+    maxPayload: 1024 * 1024,
+    // browsers send Origin and WebSockets have no CORS: refuse other sites' pages
+    // (non-browser clients send no Origin)
+    verifyClient: (info, done) => {
+      const { origin } = info;
+      if (!origin || allowedOrigins.includes(origin) || sameHost(origin, info.req.headers.host)) return done(true);
+      done(false, 403, 'Origin not allowed');
+    },
+  });
   // graphql-ws keeps an operation in ctx.subscriptions until its `complete` is sent:
   // shutdown waits on that, not on the iterator's end, before closing sockets
   const connections = new Set<{ subscriptions: Record<string, unknown> }>();
@@ -79,6 +91,8 @@ export function attachGraphqlWs(
           extra.socket.close(missing ? 4401 : 4403, missing ? 'Unauthorized' : 'Forbidden');
           return false;
         }
+        // the client may have left while its token was checked: onClose has run already
+        if (extra.socket.readyState !== WebSocket.OPEN) return false;
         if (principal.kind !== 'open') {
           const release = auth.connections.acquire(principalName(principal));
           if (!release) {
@@ -187,4 +201,13 @@ function forTheWire(error: GraphQLError): GraphQLError {
     originalError: error.originalError ?? null,
     extensions: rest,
   });
+}
+
+/** Whether a browser's Origin is this server itself. */
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }

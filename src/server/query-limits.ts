@@ -104,8 +104,10 @@ export function nestingOf(text: string, stopAt: number): number {
       while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
     } else if (c === '"') {
       if (text.startsWith('"""', i)) {
-        const end = text.indexOf('"""', i + 3);
-        i = end === -1 ? text.length : end + 2;
+        // a block string ends at the first """ that is not escaped as \"""
+        let j = i + 3;
+        while (j < text.length && !text.startsWith('"""', j)) j += text.startsWith('\\"""', j) ? 4 : 1;
+        i = j + 2;
       } else {
         for (i++; i < text.length && text[i] !== '"' && text[i] !== '\n'; i++) if (text[i] === '\\') i++;
       }

@@ -5,6 +5,7 @@
  */
 import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { RUN_EVENTS, type WireEvent } from '../helpers/operations.js';
 import {
   collect,
@@ -270,5 +271,65 @@ describe('a run token', () => {
     ).toBe(text);
     expect(new Set(all.map((e) => e.cursor)).size).toBe(all.length);
     expect(all.at(-1)).toMatchObject({ __typename: 'RunStatusEvent', runStatus: 'COMPLETED' });
+  });
+});
+
+describe('open connections and other sites', () => {
+  it('should refuse new operations on an open graphql-ws connection once its run token expired', async () => {
+    const short = await startTestGateway({ GATEWAY_API_KEYS: KEYS, RUN_TOKEN_TTL_MS: '1000' });
+    const { runId, runToken } = await trigger(short);
+    // one connection kept open throughout (not lazy): its token was checked once, at connect
+    const client = wsClient(short, {
+      lazy: false,
+      onNonLazyError: () => {},
+      connectionParams: { authorization: `Bearer ${runToken.token}` },
+    });
+    const state = () => collect(client, RUN_STATE, { id: runId }).then((r) => codeOf(r[0] as GraphQLResponse) ?? 'OK');
+    expect(await state()).toBe('OK');
+    await expect.poll(state, { timeout: 5_000, interval: 100 }).toBe('TOKEN_EXPIRED');
+    const follow = await collect(client, RUN_EVENTS, { runId });
+    expect(follow.map((r) => codeOf(r))).toEqual(['TOKEN_EXPIRED']);
+  });
+
+  it('should answer a subscription over plain HTTP (no SSE) with BAD_REQUEST and hold nothing for it', async () => {
+    const { runId } = await trigger(gateway);
+    const res = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${VIEWER}` },
+      body: JSON.stringify({ query: RUN_EVENTS, variables: { runId } }),
+    });
+    expect(JSON.stringify(await res.json())).toContain('"code":"BAD_REQUEST"');
+    expect(gateway.runs.stats().subscribers).toBe(0);
+  });
+
+  it('should send no CORS grant to another site, refuse form posts, and refuse its WebSocket upgrades', async () => {
+    const cross = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example', authorization: `Bearer ${APP}` },
+      body: JSON.stringify({ query: '{ workflows { name } }' }),
+    });
+    expect(cross.headers.get('access-control-allow-origin')).toBeNull();
+    const form = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'query=%7B__typename%7D',
+    });
+    expect(form.status).toBe(415);
+    expect(JSON.stringify(await form.json())).toContain('"code":"BAD_REQUEST"');
+    const upgrade = (origin: string) =>
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws', { headers: { origin } });
+        socket.on('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          socket.terminate();
+        });
+        socket.on('open', () => {
+          resolve(101);
+          socket.close();
+        });
+        socket.on('error', () => {});
+      });
+    expect(await upgrade('https://evil.example')).toBe(403);
+    expect(await upgrade(new URL(gateway.url).origin)).toBe(101);
   });
 });
