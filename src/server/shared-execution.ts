@@ -45,6 +45,8 @@ export function useSharedExecution({
 }: SharedExecutionOptions = {}): Plugin {
   /** Operation key -> (event -> result), both in insertion order, so the oldest go first. */
   const cache = new Map<string, Map<object, Result>>();
+  /** Subscribers per operation key: an operation nobody follows any more keeps no results. */
+  const followers = new Map<string, number>();
 
   const resultsFor = (key: string): Map<object, Result> => {
     let results = cache.get(key);
@@ -61,7 +63,17 @@ export function useSharedExecution({
     if (!(Symbol.asyncIterator in source)) return source; // an error result: envelop masks it
     const key = operationKey(args);
     const run = (event: unknown): Result => execute({ ...args, rootValue: event });
-    return mapEvents(source as AsyncIterableIterator<unknown>, (event) => {
+    if (key !== undefined) followers.set(key, (followers.get(key) ?? 0) + 1);
+    const leave = () => {
+      if (key === undefined) return;
+      const left = (followers.get(key) ?? 1) - 1;
+      if (left > 0) followers.set(key, left);
+      else {
+        followers.delete(key);
+        cache.delete(key);
+      }
+    };
+    return mapEvents(source as AsyncIterableIterator<unknown>, leave, (event) => {
       if (key === undefined || typeof event !== 'object' || event === null) return run(event);
       const results = resultsFor(key);
       let result = results.get(event);
@@ -112,22 +124,41 @@ function variablesBelowRoot(document: DocumentNode, operation: OperationDefiniti
   return names;
 }
 
-/** Maps an event stream to results; return() reaches the source, so its reader is released. */
+/** Maps an event stream to results; return() reaches the source, so its reader is released; `onEnd` runs once, however it ends. */
 function mapEvents(
   source: AsyncIterableIterator<unknown>,
+  onEnd: () => void,
   map: (event: unknown) => Result,
 ): AsyncIterableIterator<ExecutionResult> {
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
   return {
     async next() {
-      const item = await source.next();
-      if (item.done) return { done: true, value: undefined };
+      let item: IteratorResult<unknown>;
+      try {
+        item = await source.next();
+      } catch (error) {
+        end();
+        throw error;
+      }
+      if (item.done) {
+        end();
+        return { done: true, value: undefined };
+      }
       return { done: false, value: await map(item.value) };
     },
     async return() {
+      end();
       await source.return?.();
       return { done: true, value: undefined };
     },
     async throw(error?: unknown) {
+      end();
       if (source.throw) await source.throw(error);
       throw error;
     },
