@@ -224,9 +224,14 @@ export async function startGateway({ config, engine, logger }: GatewayDependenci
     stopping ??= (async () => {
       // stop accepting; idle keep-alive connections close, requests in flight finish
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // followers get SHUTTING_DOWN and complete; give them a moment to flush
+      // followers get SHUTTING_DOWN and complete; one grace period covers the recorders'
+      // stop and the followers' flush together
+      const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
       await runs.close();
-      await waitFor(() => runs.stats().subscribers === 0 && graphqlWs.openOperations() === 0, config.SHUTDOWN_GRACE_MS);
+      await waitFor(
+        () => runs.stats().subscribers === 0 && graphqlWs.openOperations() === 0,
+        Math.max(0, deadline - Date.now()),
+      );
       for (const client of wsServer.clients) client.close(1001, 'Going away');
       await waitFor(() => wsServer.clients.size === 0, 1_000);
       for (const client of wsServer.clients) client.terminate();
