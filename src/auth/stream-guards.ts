@@ -7,14 +7,17 @@
 
 /**
  * Ends `source` at `deadline` (epoch ms) with one last item from `last()`,
- * unless it ended before.
+ * unless it ended before. Once `isFinal(item)` was handed over, the stream is
+ * only waiting for its own end: the deadline no longer interrupts it.
  */
 export function endingAt<T>(
   source: AsyncIterableIterator<T>,
   deadline: number,
   last: () => T,
+  isFinal: (item: T) => boolean = () => false,
 ): AsyncIterableIterator<T> {
   let ended = false;
+  let finalSent = false;
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<'expired'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), Math.min(2 ** 31 - 1, Math.max(0, deadline - Date.now())));
@@ -27,6 +30,10 @@ export function endingAt<T>(
   return {
     async next() {
       if (ended) return { done: true, value: undefined };
+      if (finalSent) {
+        end();
+        return source.next();
+      }
       // a replay has events ready at once: the deadline must not wait for the timer to win a race
       if (Date.now() >= deadline) {
         end();
@@ -40,6 +47,7 @@ export function endingAt<T>(
         return { done: false, value: last() };
       }
       if (result.done) end();
+      else if (isFinal(result.value)) finalSent = true;
       return result;
     },
     async return(value?: unknown) {

@@ -209,6 +209,8 @@ builder.subscriptionField('workflowRunEvents', (t) =>
             'The run token of this subscription expired: resume with a fresh token (createRunToken) and your last cursor.',
           ),
         }),
+        // after the run's terminal event the stream only completes: no expiry after the end
+        (item) => item.kind === 'RunStatus',
       );
     },
     resolve: (item: FollowItem) => {
