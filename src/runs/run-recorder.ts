@@ -49,6 +49,8 @@ export class RunRecorder {
   readonly #abort = new AbortController();
   readonly #terminalSeen = new Map<string, number>();
   #runTerminalSince: number | null = null;
+  /** Since when REST has shown the run FAILED: between a failed attempt and its retry it briefly does. */
+  #failedSince: number | null = null;
   #chain: Promise<void> = Promise.resolve();
   #listenerAttached = false;
   /** The engine sent a run-level (terminal, or early DAG) event: REST decides now. */
@@ -241,7 +243,15 @@ export class RunRecorder {
     const now = Date.now();
     const runTerminal = ['COMPLETED', 'FAILED', 'CANCELLED'].includes(snapshot.status);
     if (runTerminal) this.#runTerminalSince ??= now;
-    else this.#sawRunEvent = false; // that was the early DAG hangup, not the end
+    else {
+      // that was the early DAG hangup, or the pause before a retry: not the end
+      this.#sawRunEvent = false;
+      this.#runTerminalSince = null;
+    }
+    // a retried task is running again: its next end is timed afresh
+    for (const task of snapshot.tasks) {
+      if (task.status === 'RUNNING' || task.status === 'QUEUED') this.#terminalSeen.delete(task.taskId);
+    }
     // After the engine's run-level event, or without a listener, nothing more
     // of the run can arrive: trust REST at once. Otherwise wait for the
     // listener's run-level event while it keeps delivering (an overloaded
@@ -256,7 +266,11 @@ export class RunRecorder {
       this.#listenerAttached &&
       sinceTerminal >= this.options.settleMs &&
       (quiet || sinceTerminal >= this.options.settleMs * 120);
-    const canFinish = runTerminal && (this.#sawRunEvent || !this.#listenerAttached || gaveUp);
+    // a FAILED that has not stood for settleMs may be the gap before a retry starts
+    // (the engine also sends a run-level FAILED then): wait before believing it
+    this.#failedSince = snapshot.status === 'FAILED' ? (this.#failedSince ?? now) : null;
+    const failureStood = this.#failedSince === null || now - this.#failedSince >= this.options.settleMs;
+    const canFinish = runTerminal && failureStood && (this.#sawRunEvent || !this.#listenerAttached || gaveUp);
     const settled = (task: TaskSnapshot): boolean => {
       if (canFinish || !this.#listenerAttached) return true;
       const seen = this.#terminalSeen.get(task.taskId) ?? now;

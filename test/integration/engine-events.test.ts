@@ -44,9 +44,14 @@ async function record(workflow: string, input: Record<string, unknown>): Promise
   const runId = await ref.getWorkflowRunId();
   let details: RawRunDetails | undefined;
   const deadline = Date.now() + 30_000;
+  let failedSince: number | null = null;
   while (Date.now() < deadline) {
     details = (await hatchet.runs.get(runId).catch(() => undefined)) as RawRunDetails | undefined;
-    if (details && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(details.run.status)) break;
+    const status = details?.run.status;
+    // REST briefly shows FAILED between a failed attempt and its retry: a failure must stand
+    failedSince = status === 'FAILED' ? (failedSince ?? Date.now()) : null;
+    if (status === 'COMPLETED' || status === 'CANCELLED') break;
+    if (failedSince !== null && Date.now() - failedSince >= 2_000) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   // the listener may still be delivering the run's last events: wait for the
