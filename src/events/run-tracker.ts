@@ -265,14 +265,7 @@ export class RunTracker {
       // `cutShort`: the listener was not heard out; a step whose end only REST
       // reported may have chunks that never arrived
       if (cutShort && step.endedByRest && !step.doubtSaid && step.status !== 'CANCELLED') {
-        out.push({
-          kind: 'StreamGap',
-          stepId: step.stepId,
-          stepName: step.name,
-          attempt: step.attempt,
-          missedChunks: null,
-          reason: cutShort,
-        });
+        this.#sayDoubt(step, cutShort, out);
       }
     }
     this.#finished = true;
@@ -346,18 +339,23 @@ export class RunTracker {
       this.#emitStatus(step, 'STARTED', null, out);
     }
     if (rank[target] === 2 && step.unsure) {
-      out.push({
-        kind: 'StreamGap',
-        stepId: step.stepId,
-        stepName: step.name,
-        attempt: step.attempt,
-        missedChunks: null,
-        reason: step.unsure,
-      });
+      this.#sayDoubt(step, step.unsure, out);
       step.unsure = null;
-      step.doubtSaid = true;
     }
     this.#emitStatus(step, target, error, out);
+  }
+
+  /** A StreamGap of unknown size: chunks of this attempt may have been lost, and nothing can count them. */
+  #sayDoubt(step: StepState, reason: string, out: RunEventBody[]): void {
+    step.doubtSaid = true;
+    out.push({
+      kind: 'StreamGap',
+      stepId: step.stepId,
+      stepName: step.name,
+      attempt: step.attempt,
+      missedChunks: null,
+      reason,
+    });
   }
 
   #emitStatus(step: StepState, status: StepStatus, error: string | null, out: RunEventBody[]): void {

@@ -29,6 +29,7 @@ import {
   visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { releasing } from '../auth/stream-guards.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -73,7 +74,7 @@ export function useSharedExecution({
         cache.delete(key);
       }
     };
-    return mapEvents(source as AsyncIterableIterator<unknown>, leave, (event) => {
+    const mapped = mapEvents(source as AsyncIterableIterator<unknown>, (event) => {
       if (key === undefined || typeof event !== 'object' || event === null) return run(event);
       const results = resultsFor(key);
       let result = results.get(event);
@@ -84,6 +85,7 @@ export function useSharedExecution({
       }
       return result;
     });
+    return releasing(mapped, leave);
   }
 
   return {
@@ -124,41 +126,22 @@ function variablesBelowRoot(document: DocumentNode, operation: OperationDefiniti
   return names;
 }
 
-/** Maps an event stream to results; return() reaches the source, so its reader is released; `onEnd` runs once, however it ends. */
+/** Maps an event stream to results; return() reaches the source, so its reader is released. */
 function mapEvents(
   source: AsyncIterableIterator<unknown>,
-  onEnd: () => void,
   map: (event: unknown) => Result,
 ): AsyncIterableIterator<ExecutionResult> {
-  let ended = false;
-  const end = () => {
-    if (!ended) {
-      ended = true;
-      onEnd();
-    }
-  };
   return {
     async next() {
-      let item: IteratorResult<unknown>;
-      try {
-        item = await source.next();
-      } catch (error) {
-        end();
-        throw error;
-      }
-      if (item.done) {
-        end();
-        return { done: true, value: undefined };
-      }
+      const item = await source.next();
+      if (item.done) return { done: true, value: undefined };
       return { done: false, value: await map(item.value) };
     },
     async return() {
-      end();
       await source.return?.();
       return { done: true, value: undefined };
     },
     async throw(error?: unknown) {
-      end();
       if (source.throw) await source.throw(error);
       throw error;
     },

@@ -5,7 +5,6 @@
  * prefix, so tests never see each other's runs.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
@@ -15,6 +14,7 @@ import { decodeCursor } from '../../src/runs/cursor.js';
 import { type FollowItem, followRun } from '../../src/runs/follow-run.js';
 import { RunLog } from '../../src/runs/run-log.js';
 import type { SharedRunLease, SharedRunStore } from '../../src/runs/shared-run-store.js';
+import { freePort } from '../helpers/free-port.js';
 
 const RUN = '33333333-3333-4333-8333-333333333333';
 const AT = new Date('2026-01-01T00:00:00.000Z');
@@ -318,7 +318,7 @@ describe('the Redis run store', () => {
 
   describe('connection', () => {
     it('should reject with LOG_UNAVAILABLE within a few seconds when Redis cannot be reached', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const started = Date.now();
       const connecting = connectRedisRunStore({
         url: `redis://127.0.0.1:${port}`,
@@ -341,15 +341,3 @@ describe('the Redis run store', () => {
     });
   });
 });
-
-/** A port nothing listens on (it was free a moment ago). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -5,7 +5,7 @@
  * been streamed while no replica listened.
  */
 import { describe, expect, it } from 'vitest';
-import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../../src/events/engine-event.js';
+import type { EngineEvent, RunSnapshot } from '../../src/events/engine-event.js';
 import {
   assertNever,
   type FileChunkBody,
@@ -18,57 +18,9 @@ import {
   type StreamGapBody,
 } from '../../src/events/run-event.js';
 import { RunTracker } from '../../src/events/run-tracker.js';
+import { chunk, event, OTHER, RUN, snapshot, TASK, task } from '../helpers/tracker-input.js';
 
-const RUN = 'run-1';
-const TASK = 'task-1';
-const OTHER = 'task-2';
 const NAMES: Record<string, string> = { [TASK]: 'work', [OTHER]: 'other' };
-
-// ---------------------------------------------------------------- engine input (as in run-tracker.test.ts)
-
-function event(fields: Partial<EngineEvent> & Pick<EngineEvent, 'eventType'>): EngineEvent {
-  return {
-    workflowRunId: RUN,
-    resourceType: 'STEP_RUN',
-    resourceId: TASK,
-    timestamp: null,
-    payload: '',
-    hangup: false,
-    retryCount: null,
-    eventIndex: null,
-    ...fields,
-  };
-}
-
-const chunk = (eventIndex: number, payload: string, resourceId = TASK): EngineEvent =>
-  event({ eventType: 'STREAM', eventIndex, payload, resourceId });
-
-function task(fields: Partial<TaskSnapshot> = {}): TaskSnapshot {
-  return {
-    taskId: TASK,
-    name: 'work',
-    status: 'RUNNING',
-    output: null,
-    error: null,
-    attempt: 1,
-    startedAt: null,
-    finishedAt: null,
-    ...fields,
-  };
-}
-
-function snapshot(tasks: TaskSnapshot[], fields: Partial<RunSnapshot> = {}): RunSnapshot {
-  return {
-    runId: RUN,
-    workflowName: 'wf',
-    status: 'RUNNING',
-    output: null,
-    error: null,
-    stepNames: Object.fromEntries(tasks.map((t) => [t.taskId, t.name])),
-    tasks,
-    ...fields,
-  };
-}
 
 // ---------------------------------------------------------------- what the previous recorder logged
 

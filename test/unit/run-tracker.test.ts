@@ -12,7 +12,7 @@ import {
   toEngineEvent,
   toRunSnapshot,
 } from '../../src/engine/hatchet-adapter.js';
-import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../../src/events/engine-event.js';
+import type { EngineEvent, TaskSnapshot } from '../../src/events/engine-event.js';
 import type {
   FileChunkBody,
   RunEventBody,
@@ -24,6 +24,7 @@ import type {
 } from '../../src/events/run-event.js';
 import { errorMessage, RunTracker } from '../../src/events/run-tracker.js';
 import { encodeFileFrame, FILE_FRAME_PREFIX } from '../../src/files/file-frame.js';
+import { chunk, event, OTHER, RUN, snapshot, TASK, task } from '../helpers/tracker-input.js';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -332,54 +333,6 @@ describe('RunTracker on recorded engine runs', () => {
 });
 
 // ---------------------------------------------------------------- synthetic
-
-const RUN = 'run-1';
-const TASK = 'task-1';
-const OTHER = 'task-2';
-
-function event(fields: Partial<EngineEvent> & Pick<EngineEvent, 'eventType'>): EngineEvent {
-  return {
-    workflowRunId: RUN,
-    resourceType: 'STEP_RUN',
-    resourceId: TASK,
-    timestamp: null,
-    payload: '',
-    hangup: false,
-    retryCount: null,
-    eventIndex: null,
-    ...fields,
-  };
-}
-
-const chunk = (eventIndex: number, payload: string, resourceId = TASK): EngineEvent =>
-  event({ eventType: 'STREAM', eventIndex, payload, resourceId });
-
-function task(fields: Partial<TaskSnapshot> = {}): TaskSnapshot {
-  return {
-    taskId: TASK,
-    name: 'work',
-    status: 'RUNNING',
-    output: null,
-    error: null,
-    attempt: 1,
-    startedAt: null,
-    finishedAt: null,
-    ...fields,
-  };
-}
-
-function snapshot(tasks: TaskSnapshot[], fields: Partial<RunSnapshot> = {}): RunSnapshot {
-  return {
-    runId: RUN,
-    workflowName: 'wf',
-    status: 'RUNNING',
-    output: null,
-    error: null,
-    stepNames: Object.fromEntries(tasks.map((t) => [t.taskId, t.name])),
-    tasks,
-    ...fields,
-  };
-}
 
 /** A tracker that knows TASK as "work" (and OTHER as "other"). */
 function namedTracker(holdMs?: number): RunTracker {

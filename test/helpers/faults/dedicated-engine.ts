@@ -8,12 +8,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HatchetClient } from '@hatchet-dev/typescript-sdk';
 import { startEmbeddedSidecar } from '@hatchet-dev/typescript-sdk/v1/embedded.js';
 import { localSidecar } from '../../../src/engine/sidecar-binary.js';
+import { freePort } from '../free-port.js';
 
 type Sidecar = Awaited<ReturnType<typeof startEmbeddedSidecar>>;
 
@@ -124,15 +124,4 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
