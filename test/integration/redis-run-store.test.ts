@@ -14,20 +14,12 @@ import { decodeCursor } from '../../src/runs/cursor.js';
 import { type FollowItem, followRun } from '../../src/runs/follow-run.js';
 import { RunLog } from '../../src/runs/run-log.js';
 import type { SharedRunLease, SharedRunStore } from '../../src/runs/shared-run-store.js';
+import { AT, chunk, finished } from '../helpers/event-bodies.js';
 import { freePort } from '../helpers/free-port.js';
 
 const RUN = '33333333-3333-4333-8333-333333333333';
-const AT = new Date('2026-01-01T00:00:00.000Z');
 const logger = pino({ level: 'silent' });
 
-const chunk = (data: string): RunEventBody => ({
-  kind: 'StreamChunk',
-  stepId: 't',
-  stepName: 'work',
-  attempt: 1,
-  data,
-});
-const finished: RunEventBody = { kind: 'RunStatus', status: 'COMPLETED', output: { ok: true }, error: null };
 const noop = () => {};
 
 // ---------------------------------------------------------------- a registry of what each test opened

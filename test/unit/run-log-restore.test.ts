@@ -8,19 +8,10 @@ import type { RunEvent, RunEventBody } from '../../src/events/run-event.js';
 import { decodeCursor, encodeCursor } from '../../src/runs/cursor.js';
 import { type FollowItem, followRun } from '../../src/runs/follow-run.js';
 import { RunLog } from '../../src/runs/run-log.js';
+import { AT, chunk, finished } from '../helpers/event-bodies.js';
 
 const RUN = 'run-1';
 const SHARED_EPOCH = 'sharedEpoch1';
-const AT = new Date('2026-01-01T00:00:00.000Z');
-
-const chunk = (data: string): RunEventBody => ({
-  kind: 'StreamChunk',
-  stepId: 't',
-  stepName: 'work',
-  attempt: 1,
-  data,
-});
-const finished: RunEventBody = { kind: 'RunStatus', status: 'COMPLETED', output: { ok: true }, error: null };
 
 /** The event at `seq` as the shared log stored it (its epoch, its cursor). */
 function stored(seq: number, body: RunEventBody = chunk(`c${seq}`)): RunEvent {

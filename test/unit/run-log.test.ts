@@ -1,22 +1,13 @@
 /** The run log and its readers: replay, then live follow, with no gap or duplicate at the seam. */
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import type { RunEvent, RunEventBody } from '../../src/events/run-event.js';
+import type { RunEvent } from '../../src/events/run-event.js';
 import { decodeCursor } from '../../src/runs/cursor.js';
 import { type FollowItem, followRun } from '../../src/runs/follow-run.js';
 import { RunLog } from '../../src/runs/run-log.js';
+import { AT, chunk, finished } from '../helpers/event-bodies.js';
 
 const RUN = 'run-1';
-const AT = new Date('2026-01-01T00:00:00.000Z');
-
-const chunk = (data: string): RunEventBody => ({
-  kind: 'StreamChunk',
-  stepId: 't',
-  stepName: 'work',
-  attempt: 1,
-  data,
-});
-const finished: RunEventBody = { kind: 'RunStatus', status: 'COMPLETED', output: { ok: true }, error: null };
 
 function logWith(count: number): RunLog {
   const log = new RunLog(RUN);
