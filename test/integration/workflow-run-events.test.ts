@@ -4,7 +4,7 @@
  * client sees on the wire.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultText } from '../../examples/workers/stream-text.js';
 import { type AssembledFile, FileAssembler, type FileChunk } from '../../src/files/file-assembler.js';
 import { RUN_EVENTS, TRIGGER, type WireEvent } from '../helpers/operations.js';
@@ -61,15 +61,6 @@ function expectWellFormed(events: WireEvent[], runId: string): void {
 function metricValue(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1]);
-}
-
-/** Waits for a condition the test cannot subscribe to, polling with a deadline. */
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 function statusesOf(events: WireEvent[], step: string): string[] {
@@ -236,7 +227,7 @@ describe('workflowRunEvents over graphql-ws', () => {
     const followers = Array.from({ length: 50 }, () =>
       collect<{ workflowRunEvents: WireEvent }>(client, RUN_EVENTS, { runId }),
     );
-    await waitUntil(() => gateway.runs.stats().subscribers === 50, 10_000);
+    await vi.waitUntil(() => gateway.runs.stats().subscribers === 50, { timeout: 10_000, interval: 10 });
     const metrics = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
     expect(metricValue(metrics, 'hatchet_gateway_subscribers')).toBe(50);
     expect(metricValue(metrics, 'hatchet_gateway_upstream_listeners')).toBe(1);
@@ -250,6 +241,6 @@ describe('workflowRunEvents over graphql-ws', () => {
     for (const r of results) expect(JSON.stringify(r)).toBe(first);
     expect(gateway.runs.stats().subscribers).toBe(0);
     // the upstream closes once the log is complete
-    await waitUntil(() => gateway.runs.stats().upstreams === 0, 5_000);
+    await vi.waitUntil(() => gateway.runs.stats().upstreams === 0, { timeout: 5_000, interval: 10 });
   });
 });
