@@ -25,6 +25,13 @@ import (
 // look for an embedded engine there find this one too.
 const defaultAPIPort = 28243
 
+// defaultGRPCRateLimit is the embedded engine's gRPC rate limit per second and
+// API token (Events and Workflow services; Dispatcher 10x), unless
+// SERVER_GRPC_RATE_LIMIT says otherwise. Hatchet's default (1000) is meant for
+// a shared server: one embedded engine serves one app whose worker and gateway
+// share one token, and `ctx.putStream` drops a chunk refused 8 times in a row.
+const defaultGRPCRateLimit = 20000
+
 type engineOptions struct {
 	version      string
 	databaseURL  string
@@ -133,6 +140,9 @@ func startEngine(ctx context.Context, o engineOptions) (*runningEngine, error) {
 		scf.Runtime.Healthcheck = false
 		scf.Runtime.Embedded = true
 		scf.SecurityCheck.Enabled = false
+		if os.Getenv("SERVER_GRPC_RATE_LIMIT") == "" {
+			scf.Runtime.GRPCRateLimit = defaultGRPCRateLimit
+		}
 		if o.rabbitMQURL == "" {
 			scf.MessageQueue.Kind = "postgres"
 		} else {

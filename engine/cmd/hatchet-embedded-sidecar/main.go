@@ -15,17 +15,25 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 )
 
+// enginePatches names the patches of engine/patches/ this binary was built
+// with, comma-separated; set by scripts/engine-build.sh with -ldflags -X. Empty
+// for a build of the unpatched engine module.
+var enginePatches = ""
+
 type options struct {
+	printPatches    bool
 	handshakeFile   string
 	databaseURL     string
 	rabbitMQURL     string
@@ -39,6 +47,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
+	flag.BoolVar(&o.printPatches, "patches", false, "print the engine patches of this build as a JSON array, and exit")
 	flag.StringVar(&o.handshakeFile, "handshake-file", "", "where to write {token, tenant_id, grpc_address, api_url} once ready (required)")
 	flag.StringVar(&o.databaseURL, "database-url", "", "Postgres URL; empty starts a private Postgres from the system's binaries")
 	flag.StringVar(&o.rabbitMQURL, "rabbitmq-url", "", "RabbitMQ URL; empty uses the Postgres message queue")
@@ -54,6 +63,10 @@ func parseFlags() options {
 
 func main() {
 	o := parseFlags()
+	if o.printPatches {
+		fmt.Println(patchesJSON())
+		return
+	}
 	if o.handshakeFile == "" {
 		fmt.Fprintln(os.Stderr, "hatchet-embedded-sidecar: -handshake-file is required")
 		os.Exit(2)
@@ -123,7 +136,7 @@ func run(ctx context.Context, o options) error {
 		eng.stop(20 * time.Second)
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: engine %s ready: grpc=%s api=%s\n", version, eng.handshake.GRPCAddress, eng.handshake.APIURL)
+	fmt.Fprintf(os.Stderr, "hatchet-embedded-sidecar: engine %s ready: grpc=%s api=%s patches=%s\n", version, eng.handshake.GRPCAddress, eng.handshake.APIURL, patchesJSON())
 
 	// eng.done() closes on a shutdown request (ctx is its parent) and also when
 	// the engine or API dies: then stop the rest and exit 1 rather than stay up
@@ -150,4 +163,16 @@ func engineVersion() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("github.com/hatchet-dev/hatchet is not a dependency of this build")
+}
+
+// patchesJSON is enginePatches as a JSON array of names.
+func patchesJSON() string {
+	names := []string{}
+	for _, name := range strings.Split(enginePatches, ",") {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	out, _ := json.Marshal(names)
+	return string(out)
 }
