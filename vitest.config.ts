@@ -33,6 +33,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // the same promises on the engine as Hatchet releases it (Hatchet Cloud): `npm test` runs
+          // this project on its own, after the others, so that one engine runs at a time
+          name: 'unpatched',
+          include: ['test/integration/counted-streams.test.ts'],
+          globalSetup: ['test/helpers/unpatched-engine-global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'e2e',
           // real clients (Apollo, urql, a browser) against a gateway and the real engine
           include: ['test/e2e/**/*.test.ts'],

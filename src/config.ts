@@ -47,8 +47,16 @@ const schema = z.object({
   RUN_LOOKUP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How often a recorded run's REST state is read while its engine listener is attached (ms). */
   RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(2_000),
-  /** How long a step's terminal REST state must stand before the listener is no longer awaited for its last chunks (ms). */
+  /**
+   * How long the listener's silence must last before a finished run (or a step whose counted stream's close
+   * frame has not come) is no longer awaited for its last chunks, where nothing else says they arrived (ms).
+   */
   STREAM_SETTLE_MS: z.coerce.number().int().nonnegative().default(1_500),
+  /**
+   * Whether the engine delivers a run's finish only after the run's step events (the embedded sidecar's
+   * `ordered-run-finish` patch): `auto` asks the embedded sidecar, and is false with HATCHET_CLIENT_TOKEN.
+   */
+  ENGINE_ORDERED_RUN_FINISH: z.enum(['auto', 'true', 'false']).default('auto'),
   /** How long a finished run's log stays in memory for late joiners and resumes (ms). */
   RUN_LOG_RETENTION_MS: z.coerce.number().int().positive().default(3_600_000),
   /** Per run: most events its log keeps; past it the oldest are dropped (their cursors expire). */

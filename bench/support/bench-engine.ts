@@ -13,12 +13,17 @@ export interface BenchEngine {
   readonly connection: EngineConnection;
   /** HATCHET_CLIENT_* variables that connect another process to this engine. */
   readonly clientEnv: Record<string, string>;
+  /** The engine's patches from engine/patches/, as its sidecar reports them (none: an unpatched engine). */
+  readonly patches: readonly string[];
   /** The sidecar's process id (the Go engine), for its CPU time. */
   readonly sidecarPid: number | undefined;
   stop(): Promise<void>;
 }
 
-/** Starts the embedded engine; `extra` adds configuration (e.g. RabbitMQ). */
+/**
+ * Starts the embedded engine; `extra` adds configuration (e.g. RabbitMQ, or
+ * HATCHET_CLIENT_EMBEDDED_BINARY_PATH for another sidecar build).
+ */
 export async function startBenchEngine(extra: Partial<Record<keyof Config, string>> = {}): Promise<BenchEngine> {
   const config = loadConfig({
     LOG_LEVEL: 'silent',
@@ -36,5 +41,11 @@ export async function startBenchEngine(extra: Partial<Record<keyof Config, strin
     HATCHET_CLIENT_TLS_STRATEGY: 'none',
   };
   const sidecar = (await childProcesses(process.pid)).find((p) => p.name.startsWith('hatchet'));
-  return { connection, clientEnv, sidecarPid: sidecar?.pid, stop: () => connection.stop() };
+  return {
+    connection,
+    clientEnv,
+    patches: connection.patches,
+    sidecarPid: sidecar?.pid,
+    stop: () => connection.stop(),
+  };
 }

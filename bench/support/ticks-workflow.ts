@@ -6,7 +6,7 @@
  * the delivery latency of every chunk and which ones it lost.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
-import { waitForStreamDelivery } from '../../src/files/stream-delivery.js';
+import { lossless } from '../../src/worker/index.js';
 
 export type TicksInput = {
   count: number;
@@ -74,23 +74,23 @@ export function ticksWorkflow(hatchet: HatchetClient) {
     name: 'ticks',
     retries: 0,
     executionTimeout: '15m',
-    fn: async (input, ctx) => {
-      if (input.gate) await waitGate(input.gate);
-      const pad = input.padBytes ? ` ${'x'.repeat(input.padBytes)}` : '';
-      const start = performance.now();
-      let firstAt = 0;
-      let lastAt = 0;
-      for (let i = 0; i < input.count; i++) {
-        // on schedule, but never two chunks without a pause: bursts are lost on the Postgres queue
-        const wait = start + i * input.intervalMs - performance.now();
-        await sleep(Math.max(i === 0 ? 0 : 1, wait));
-        lastAt = wallClockMs();
-        if (i === 0) firstAt = lastAt;
-        await ctx.putStream(`${i} ${lastAt.toFixed(3)}${pad}`);
-      }
-      await waitForStreamDelivery();
-      return { count: input.count, firstAt, lastAt };
-    },
+    fn: (input, ctx) =>
+      lossless(ctx, async () => {
+        if (input.gate) await waitGate(input.gate);
+        const pad = input.padBytes ? ` ${'x'.repeat(input.padBytes)}` : '';
+        const start = performance.now();
+        let firstAt = 0;
+        let lastAt = 0;
+        for (let i = 0; i < input.count; i++) {
+          // on schedule, but never two chunks without a pause: bursts are lost on the Postgres queue
+          const wait = start + i * input.intervalMs - performance.now();
+          await sleep(Math.max(i === 0 ? 0 : 1, wait));
+          lastAt = wallClockMs();
+          if (i === 0) firstAt = lastAt;
+          await ctx.putStream(`${i} ${lastAt.toFixed(3)}${pad}`);
+        }
+        return { count: input.count, firstAt, lastAt };
+      }),
   });
   return workflow;
 }

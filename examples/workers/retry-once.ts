@@ -4,7 +4,6 @@
  * looks on the wire: each attempt's statuses and chunks carry its `attempt`.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
-import { waitForStreamDelivery } from '../../src/files/stream-delivery.js';
 
 export function retryOnceWorkflow(hatchet: HatchetClient) {
   const workflow = hatchet.workflow({
@@ -17,8 +16,8 @@ export function retryOnceWorkflow(hatchet: HatchetClient) {
     retries: 1,
     fn: async (_input, ctx) => {
       const attempt = ctx.retryCount() + 1;
+      // plain ctx.putStream on purpose, without the worker kit: shows and tests the guide's uncounted path
       await ctx.putStream(`attempt ${attempt} running\n`);
-      await waitForStreamDelivery();
       if (attempt === 1) throw new Error('first attempt fails on purpose');
       return { attempt };
     },

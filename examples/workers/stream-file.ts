@@ -1,12 +1,13 @@
 /**
  * `stream-file`: one step, `render`, streams a file with the gateway's file
- * framing (putFile). With `sizeBytes` the file is deterministic pseudo-random
- * bytes from `seed`; without it, a generated PNG image (320x200). Returns
- * `{ name, size, sha256 }` of the whole file, so a client can verify it.
- * With `caption`, a plain text chunk goes out first, beside the file.
+ * framing (putFile) on a counted stream (lossless). With `sizeBytes` the file
+ * is deterministic pseudo-random bytes from `seed`; without it, a generated
+ * PNG image (320x200). Returns `{ name, size, sha256 }` of the whole file, so
+ * a client can verify it. With `caption`, a plain text chunk goes out first,
+ * beside the file.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
-import { putFile } from '../../src/files/put-file.js';
+import { lossless, putFile } from '../../src/worker/index.js';
 import { encodePng } from './png.js';
 
 export type StreamFileInput = {
@@ -18,8 +19,6 @@ export type StreamFileInput = {
   mimeType?: string;
   /** Raw bytes per framed chunk (default: the helper's). */
   chunkBytes?: number;
-  /** Pause between chunks in ms (default: the helper's). */
-  pauseMs?: number;
   /** A text chunk to stream before the file. */
   caption?: string;
 };
@@ -71,22 +70,22 @@ export function streamFileWorkflow(hatchet: HatchetClient) {
     name: 'render',
     retries: 0,
     executionTimeout: '10m',
-    fn: async (input, ctx) => {
-      const generated = input.sizeBytes !== undefined;
-      const bytes = generated
-        ? pseudoRandomBytes(Math.max(0, Math.floor(input.sizeBytes ?? 0)), input.seed ?? 1)
-        : exampleImage();
-      const name = input.name ?? (generated ? 'random.bin' : 'gradient.png');
-      const mimeType = input.mimeType ?? (generated ? 'application/octet-stream' : 'image/png');
-      if (input.caption) await ctx.putStream(input.caption); // plain text beside the file stays text
-      const file = await putFile(ctx, bytes, {
-        name,
-        mimeType,
-        ...(input.chunkBytes !== undefined ? { chunkBytes: input.chunkBytes } : {}),
-        ...(input.pauseMs !== undefined ? { pauseMs: input.pauseMs } : {}),
-      });
-      return { name, size: file.size, sha256: file.sha256 };
-    },
+    fn: (input, ctx) =>
+      lossless(ctx, async () => {
+        const generated = input.sizeBytes !== undefined;
+        const bytes = generated
+          ? pseudoRandomBytes(Math.max(0, Math.floor(input.sizeBytes ?? 0)), input.seed ?? 1)
+          : exampleImage();
+        const name = input.name ?? (generated ? 'random.bin' : 'gradient.png');
+        const mimeType = input.mimeType ?? (generated ? 'application/octet-stream' : 'image/png');
+        if (input.caption) await ctx.putStream(input.caption); // plain text beside the file stays text
+        const file = await putFile(ctx, bytes, {
+          name,
+          mimeType,
+          ...(input.chunkBytes !== undefined ? { chunkBytes: input.chunkBytes } : {}),
+        });
+        return { name, size: file.size, sha256: file.sha256 };
+      }),
   });
 
   return workflow;

@@ -1,10 +1,13 @@
 /**
  * `stream-text`: one step, `stream`, streams a text in consecutive chunks with
- * `ctx.putStream`, then returns `{ length, chunks }`. Its name, input and output
- * are a contract that the tests, the web page and users rely on.
+ * `ctx.putStream` on a counted stream (lossless), then returns
+ * `{ length, chunks }`. With `plain: true` it streams with the SDK's own
+ * `ctx.putStream`, as Hatchet's streaming guide does (what the gateway does
+ * without the worker kit). Its name, input and output are a contract that the
+ * tests, the web page and users rely on.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
-import { waitForStreamDelivery } from '../../src/files/stream-delivery.js';
+import { lossless } from '../../src/worker/index.js';
 
 export type StreamTextInput = {
   /** The text to stream; a default paragraph when absent. */
@@ -13,6 +16,8 @@ export type StreamTextInput = {
   chunkSize?: number;
   /** Pause between chunks in ms (default 50). */
   delayMs?: number;
+  /** Stream with the SDK's plain `ctx.putStream` instead of the worker kit (default false). */
+  plain?: boolean;
 };
 
 export type StreamTextOutput = {
@@ -44,16 +49,18 @@ export function streamTextWorkflow(hatchet: HatchetClient) {
   workflow.task({
     name: 'stream',
     retries: 0,
-    fn: async (input, ctx) => {
-      const text = input.text ?? defaultText;
-      const chunks = chunkText(text, Math.max(1, Math.floor(input.chunkSize ?? 8)));
-      const delayMs = Math.max(0, input.delayMs ?? 50);
-      for (const chunk of chunks) {
-        await ctx.putStream(chunk);
-        if (delayMs > 0) await sleep(delayMs);
-      }
-      await waitForStreamDelivery();
-      return { length: text.length, chunks: chunks.length };
+    fn: (input, ctx) => {
+      const body = async () => {
+        const text = input.text ?? defaultText;
+        const chunks = chunkText(text, Math.max(1, Math.floor(input.chunkSize ?? 8)));
+        const delayMs = Math.max(0, input.delayMs ?? 50);
+        for (const chunk of chunks) {
+          await ctx.putStream(chunk);
+          if (delayMs > 0) await sleep(delayMs);
+        }
+        return { length: text.length, chunks: chunks.length };
+      };
+      return input.plain ? body() : lossless(ctx, body);
     },
   });
 

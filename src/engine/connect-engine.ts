@@ -10,6 +10,7 @@
  *   of the official sidecar.
  * It never falls back to anything that is not a real engine.
  */
+import { spawnSync } from 'node:child_process';
 import { HatchetClient } from '@hatchet-dev/typescript-sdk';
 import { HatchetEmbeddedClient } from '@hatchet-dev/typescript-sdk/v1/embedded.js';
 import type { Config } from '../config.js';
@@ -22,6 +23,8 @@ export type EngineMode = 'embedded' | 'token';
 export interface EngineConnection {
   readonly hatchet: HatchetClient;
   readonly mode: EngineMode;
+  /** The engine's patches from engine/patches/ (embedded: as its sidecar reports them; token: none known). */
+  readonly patches: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -44,7 +47,7 @@ const howToFix =
 export async function connectEngine(config: EngineConfig): Promise<EngineConnection> {
   if (config.HATCHET_CLIENT_TOKEN) {
     const hatchet = HatchetClient.init({ token: config.HATCHET_CLIENT_TOKEN });
-    return { hatchet, mode: 'token', stop: async () => {} };
+    return { hatchet, mode: 'token', patches: [], stop: async () => {} };
   }
   return startEmbedded(config);
 }
@@ -82,6 +85,7 @@ async function initEmbedded(config: EngineConfig, binaryPath: string | undefined
   return {
     hatchet,
     mode: 'embedded',
+    patches: binaryPath ? sidecarPatches(binaryPath) : [],
     stop: async () => {
       // the SDK waits for the sidecar on unref'd handles: without a handle of
       // ours, node may exit mid-stop and leave the sidecar and its files behind
@@ -93,6 +97,26 @@ async function initEmbedded(config: EngineConfig, binaryPath: string | undefined
       }
     },
   };
+}
+
+/**
+ * The patches a sidecar was built with (`-patches`, see scripts/engine-build.sh);
+ * none for a sidecar that does not know the flag (the official one).
+ */
+export function sidecarPatches(binaryPath: string): string[] {
+  const result = spawnSync(binaryPath, ['-patches'], { encoding: 'utf8', timeout: 10_000 });
+  if (result.status !== 0) return [];
+  try {
+    const names = JSON.parse(result.stdout) as unknown;
+    return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Whether a run's finish comes after the run's step events, as configured or as the engine says. */
+export function ordersRunFinish(setting: 'auto' | 'true' | 'false', patches: readonly string[]): boolean {
+  return setting === 'auto' ? patches.includes('ordered-run-finish') : setting === 'true';
 }
 
 function message(error: unknown): string {

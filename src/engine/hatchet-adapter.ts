@@ -19,6 +19,7 @@ import type {
   RunSnapshot,
   TaskSnapshot,
 } from '../events/engine-event.js';
+import { decodeStreamReceipt, STREAM_RECEIPT_PREFIX, type StreamTotals } from '../frames/stream-control.js';
 import type { RunSource, WorkflowGateway } from '../runs/run-source.js';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -148,6 +149,23 @@ export function toRunSnapshot(runId: string, details: RawRunDetails): RunSnapsho
   };
 }
 
+/** A task's log line, as far as we read it. */
+export interface RawLogLine {
+  message: string;
+  createdAt: string;
+  attempt?: number;
+  retryCount?: number;
+}
+
+/** The stream receipts among a task's log lines, of one attempt, oldest first (pure). */
+export function toStreamReceipts(lines: readonly RawLogLine[], attempt: number): StreamTotals[] {
+  return lines
+    .filter((line) => (line.attempt ?? (line.retryCount ?? 0) + 1) === attempt)
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))
+    .map((line) => decodeStreamReceipt(line.message))
+    .filter((totals): totals is StreamTotals => totals !== undefined);
+}
+
 /** REST calls to the engine give up after this long: the SDK's client has no timeout of its own. */
 const REST_TIMEOUT_MS = 10_000;
 
@@ -190,6 +208,20 @@ export function createHatchetAdapter(hatchet: HatchetClient): RunSource & Workfl
         const status = httpStatus(error);
         if (status === 404 || status === 400) return null;
         throw translate(error, `reading run ${runId}`);
+      }
+    },
+
+    async streamReceipts(taskId, attempt) {
+      try {
+        const list = await withTimeout(
+          hatchet.logs.list(taskId, { search: STREAM_RECEIPT_PREFIX, limit: 1000 }),
+          'reading a task log',
+        );
+        return toStreamReceipts(list.rows ?? [], attempt);
+      } catch (error) {
+        const status = httpStatus(error);
+        if (status === 404 || status === 400) return [];
+        throw translate(error, `reading the log of task ${taskId}`);
       }
     },
 

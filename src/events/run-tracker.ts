@@ -12,12 +12,17 @@
  *   engine announces no retry: see #retryStartedBy);
  * - stream chunks keep the engine's order, and a hole in the engine's per-step
  *   chunk index becomes an explicit StreamGap instead of silent loss;
+ * - a counted stream (the worker kit's open and close frames) is checked
+ *   against what the step says it sent: a lost tail becomes a counted
+ *   StreamGap, and the step's end waits for the stream's close, so that its
+ *   terminal status follows its last chunk;
  * - the run's terminal status comes only from REST state, never from the
  *   listener alone: engine v0.105 also hangs up DAG listeners with a COMPLETED
  *   event when a DAG merely changes status.
  * No I/O, no clock, no SDK types.
  */
-import { decodeStreamPayload } from '../files/file-frame.js';
+import type { StreamTotals } from '../frames/stream-control.js';
+import { decodeStreamPayload } from '../frames/stream-payload.js';
 import type { EngineEvent, EngineTaskStatus, RunSnapshot, TaskSnapshot } from './engine-event.js';
 import {
   type Json,
@@ -28,6 +33,7 @@ import {
   terminalRunStatuses,
   terminalStepStatuses,
 } from './run-event.js';
+import { StreamAccount, type StreamVerdict } from './stream-account.js';
 
 interface StepState {
   readonly stepId: string;
@@ -53,6 +59,34 @@ interface StepState {
   endedByRest: boolean;
   /** A StreamGap of unknown size was said for this attempt already: one doubt is enough. */
   doubtSaid: boolean;
+  /** This attempt's counted stream, checked against the step's close frames and receipts. */
+  account: StreamAccount;
+  /** A terminal status (and output) that waits for the counted stream's close. */
+  heldEnd: HeldEnd | null;
+  /** When the step's receipt announced chunks that had not arrived (ms), or null. */
+  expectedSince: number | null;
+}
+
+interface HeldEnd {
+  readonly status: StepStatus;
+  readonly error: string | null;
+  output?: Json;
+  /** When the end was first held (ms), for the recorder's patience. */
+  readonly since: number;
+}
+
+/** A step attempt whose counted stream has not closed: its close frame (or more chunks) may still come. */
+export interface OpenStream {
+  readonly taskId: string;
+  readonly attempt: number;
+  /** When the recorder began to wait for it: its end was held, or its receipt was read (ms). */
+  readonly since: number;
+  /** Which of the attempt's receipts (in order) would account for it. */
+  readonly receiptIndex: number;
+  /** What its receipt says, when that was read before the close frame came. */
+  readonly expected: StreamTotals | null;
+  /** Every chunk the receipt announces has arrived: only the close frame is missing. */
+  readonly complete: boolean;
 }
 
 const rank: Record<StepStatus, number> = {
@@ -74,6 +108,8 @@ export const unsureReasons = {
     'the gateway began recording this run after this step started; chunks it streamed before, if any, are not kept by the engine',
   settle:
     "the engine's REST state showed this step finished, but its listener never confirmed the run's end; chunks still on their way, if any, were not waited for",
+  noClose:
+    "the step's counted stream never closed: neither its close frame nor its receipt reached the gateway, so what it sent after the last chunk here is unknown",
 } as const;
 
 /** Tracks one run. Feed it engine events and snapshots; it returns what to append to the log. */
@@ -190,17 +226,16 @@ export class RunTracker {
         this.#chunk(step, event, now, out);
         break;
       case 'COMPLETED':
-        this.#advance(step, 'COMPLETED', null, out);
-        this.#output(step, parseJson(event.payload), out);
+        this.#end(step, 'COMPLETED', null, now, out, parseJson(event.payload));
         break;
       case 'FAILED':
-        this.#advance(step, 'FAILED', errorMessage(event.payload), out);
+        this.#end(step, 'FAILED', errorMessage(event.payload), now, out);
         break;
       case 'CANCELLED':
         this.#advance(step, 'CANCELLED', null, out);
         break;
       case 'TIMED_OUT':
-        this.#advance(step, 'TIMED_OUT', null, out);
+        this.#end(step, 'TIMED_OUT', null, now, out);
         break;
       case 'UNKNOWN':
         break;
@@ -217,7 +252,7 @@ export class RunTracker {
    * once the previous one finished, so waiting longer would only misorder them.
    * Snapshot tasks must be ordered oldest first.
    */
-  fromSnapshot(snapshot: RunSnapshot, settled: (task: TaskSnapshot) => boolean = () => true): RunEventBody[] {
+  fromSnapshot(snapshot: RunSnapshot, settled: (task: TaskSnapshot) => boolean = () => true, now = 0): RunEventBody[] {
     this.learnNames(snapshot);
     if (this.#finished) return [];
     const out: RunEventBody[] = [];
@@ -232,11 +267,89 @@ export class RunTracker {
         continue;
       }
       const before = step.status;
-      this.#advance(step, target, target === 'FAILED' ? errorMessage(task.error ?? '') : null, out);
+      const error = target === 'FAILED' ? errorMessage(task.error ?? '') : null;
+      if (terminalStepStatuses.has(target) && target !== 'CANCELLED') {
+        this.#end(step, target, error, now, out, target === 'COMPLETED' ? toJson(task.output) : undefined);
+      } else this.#advance(step, target, error, out);
       if (step.status !== before && terminalStepStatuses.has(target)) step.endedByRest = true;
-      if (target === 'COMPLETED') this.#output(step, toJson(task.output), out);
     }
     return out;
+  }
+
+  /** Step attempts whose counted stream has not closed while the step ended, or while its receipt says more is coming. */
+  openStreams(): OpenStream[] {
+    const open: OpenStream[] = [];
+    for (const step of this.#steps.values()) {
+      const since = step.heldEnd?.since ?? step.expectedSince;
+      if (!step.account.open || since === null) continue;
+      open.push({
+        taskId: step.stepId,
+        attempt: step.attempt,
+        since,
+        receiptIndex: step.account.segmentsClosed,
+        expected: step.account.expected,
+        complete: step.account.complete,
+      });
+    }
+    return open;
+  }
+
+  /**
+   * Step attempts of the snapshot that ended while nothing of a counted
+   * stream arrived: they streamed without the kit (or not at all), or their
+   * stream is still on its way (their receipt tells).
+   */
+  unaccounted(
+    snapshot: RunSnapshot,
+  ): Array<{ readonly taskId: string; readonly attempt: number; readonly receiptIndex: number }> {
+    const found = [];
+    for (const task of snapshot.tasks) {
+      const step = this.#steps.get(task.taskId);
+      if (!terminalStepStatuses.has(stepStatusOf(task.status))) continue;
+      if (step && (step.attempt !== task.attempt || !step.account.unknown)) continue;
+      found.push({ taskId: task.taskId, attempt: task.attempt, receiptIndex: step?.account.segmentsClosed ?? 0 });
+    }
+    return found;
+  }
+
+  /**
+   * A receipt read for a step of which no counted stream arrived: its chunks
+   * are on their way (the engine delivered the step's end first); the step's
+   * stream is open until they, or its close frame, arrive.
+   */
+  expectStream(taskId: string, attempt: number, receipt: StreamTotals, now: number): RunEventBody[] {
+    const step = this.#step(taskId, attempt, []);
+    if (this.#finished || step.attempt !== attempt || !step.account.unknown) return [];
+    step.account.expect(receipt);
+    step.expectedSince = now;
+    return [];
+  }
+
+  /**
+   * Stops waiting for a counted stream's close frame: the engine will not
+   * deliver it (the run's finish came after everything before it, or the
+   * recorder's patience ran out). `receipt`, the totals the step wrote to its
+   * log, says how many chunks are missing; without one, a StreamGap of
+   * unknown size says that something may be. Then the step's end follows.
+   */
+  closeWithoutFrame(taskId: string, attempt: number, receipt: StreamTotals | null): RunEventBody[] {
+    const step = this.#steps.get(taskId);
+    if (this.#finished || !step || step.attempt !== attempt || !step.account.open) return [];
+    const out: RunEventBody[] = [];
+    this.#flushHeld(step, out);
+    this.#closeStream(step, receipt ?? step.account.expected, out);
+    return out;
+  }
+
+  /** Whether every step of the snapshot streamed through the kit and its stream was closed and checked. */
+  accountedFor(snapshot: RunSnapshot): boolean {
+    return (
+      snapshot.tasks.length > 0 &&
+      snapshot.tasks.every((task) => {
+        const step = this.#steps.get(task.taskId);
+        return step !== undefined && step.attempt === task.attempt && step.account.accounted;
+      })
+    );
   }
 
   /** Declares gaps for chunks held longer than `holdMs` at `now`, and emits them. */
@@ -262,9 +375,11 @@ export class RunTracker {
     const out: RunEventBody[] = [];
     for (const step of this.#steps.values()) {
       this.#flushHeld(step, out);
+      // the recorder closes counted streams with their receipts before; this is the last resort
+      if (step.account.open) this.#closeStream(step, null, out);
       // `cutShort`: the listener was not heard out; a step whose end only REST
-      // reported may have chunks that never arrived
-      if (cutShort && step.endedByRest && !step.doubtSaid && step.status !== 'CANCELLED') {
+      // reported may have chunks that never arrived, unless its counted stream says none did
+      if (cutShort && step.endedByRest && !step.doubtSaid && !step.account.accounted && step.status !== 'CANCELLED') {
         this.#sayDoubt(step, cutShort, out);
       }
     }
@@ -311,14 +426,19 @@ export class RunTracker {
         indexSeen: false,
         endedByRest: false,
         doubtSaid: false,
+        account: new StreamAccount(),
+        heldEnd: null,
+        expectedSince: null,
       };
       this.#steps.set(taskId, step);
     }
     step.name = this.#names.get(taskId) ?? step.name;
     if (attempt !== null && attempt > step.attempt) {
       // a retry: what the failed attempt still held goes out under its number,
-      // with its gaps; then the step starts over under the new attempt number
+      // with its gaps, and its end if that waited for a close frame that did not come;
+      // then the step starts over under the new attempt number
       this.#flushHeld(step, out);
+      if (step.account.open) this.#closeStream(step, null, out);
       step.attempt = attempt;
       step.status = null;
       step.outputSent = false;
@@ -327,8 +447,79 @@ export class RunTracker {
       step.indexSeen = false;
       step.endedByRest = false;
       step.doubtSaid = false;
+      step.account = new StreamAccount();
+      step.heldEnd = null;
+      step.expectedSince = null;
     }
     return step;
+  }
+
+  /**
+   * A terminal status (and a COMPLETED step's output) from the listener or
+   * REST: said now, or, while the step's counted stream is open, held until
+   * it closes, so that the end follows the step's last chunk. CANCELLED is
+   * never held: a cancelled step may never close its stream.
+   */
+  #end(
+    step: StepState,
+    target: StepStatus,
+    error: string | null,
+    now: number,
+    out: RunEventBody[],
+    output?: Json,
+  ): void {
+    if (step.account.open) {
+      if (step.status !== null && rank[step.status] >= rank[target]) return;
+      step.heldEnd ??= { status: target, error, since: now };
+      if (output !== undefined && step.heldEnd.status === 'COMPLETED') step.heldEnd.output = output;
+      // what the end implies (QUEUED, STARTED) can be said already
+      this.#advance(step, 'STARTED', null, out);
+      return;
+    }
+    this.#advance(step, target, error, out);
+    if (output !== undefined && target === 'COMPLETED') this.#output(step, output, out);
+  }
+
+  /** Closes the step's counted segment with what the step says it sent, says what is missing, and releases a held end. */
+  #closeStream(step: StepState, totals: StreamTotals | null, out: RunEventBody[]): void {
+    const verdict = step.account.close(totals);
+    step.expectedSince = null;
+    this.#sayVerdict(step, verdict, out);
+    // the close accounts for every chunk up to it: a doubt raised by a silence before is answered
+    if (verdict.kind !== 'unknown') step.unsure = null;
+    const held = step.heldEnd;
+    if (!held) return;
+    step.heldEnd = null;
+    this.#advance(step, held.status, held.error, out);
+    if (held.status === 'COMPLETED' && held.output !== undefined) this.#output(step, held.output, out);
+  }
+
+  #sayVerdict(step: StepState, verdict: StreamVerdict, out: RunEventBody[]): void {
+    const ref = { stepId: step.stepId, stepName: step.name, attempt: step.attempt };
+    switch (verdict.kind) {
+      case 'whole':
+        return;
+      case 'short':
+        out.push({
+          kind: 'StreamGap',
+          ...ref,
+          missedChunks: verdict.missed,
+          reason: `the step sent ${verdict.sent} chunks; the engine did not deliver the last ${verdict.missed}`,
+        });
+        return;
+      case 'altered':
+        out.push({
+          kind: 'StreamGap',
+          ...ref,
+          missedChunks: null,
+          reason: "the chunks that arrived do not match the step's stream digest: some were altered or replaced",
+        });
+        return;
+      case 'unknown':
+        if (!step.doubtSaid) this.#sayDoubt(step, unsureReasons.noClose, out);
+        step.unsure = null;
+        return;
+    }
   }
 
   #advance(step: StepState, target: StepStatus, error: string | null, out: RunEventBody[]): void {
@@ -410,6 +601,7 @@ export class RunTracker {
           missedChunks: index - step.nextChunkIndex,
           reason: 'the engine did not deliver these chunks (published while no listener was attached)',
         });
+        step.account.missed(index - step.nextChunkIndex);
       }
       this.#emitChunk(step, step.held.get(index) as EngineEvent, out);
       step.nextChunkIndex = index + 1;
@@ -423,17 +615,28 @@ export class RunTracker {
     const decoded = decodeStreamPayload(event.payload);
     switch (decoded.kind) {
       case 'text':
+        step.account.received(event.payload);
         out.push({ kind: 'StreamChunk', ...ref, data: decoded.text });
         break;
       case 'file':
+        step.account.received(event.payload);
         out.push({ kind: 'FileChunk', ...ref, ...decoded.header, data: decoded.data });
         break;
+      case 'open':
+        // a segment still open lost its close frame: nothing says what it sent
+        if (step.account.open) this.#closeStream(step, null, out);
+        step.account.opened();
+        break;
+      case 'close':
+        this.#closeStream(step, decoded, out);
+        break;
       case 'malformed':
+        step.account.received(event.payload);
         out.push({
           kind: 'StreamGap',
           ...ref,
           missedChunks: 1,
-          reason: `dropped a malformed file frame: ${decoded.reason}`,
+          reason: `dropped a malformed frame: ${decoded.reason}`,
         });
         break;
     }

@@ -6,7 +6,7 @@
  * wrong instead.
  */
 
-import type { FileFrameHeader } from './file-frame.js';
+import type { FileFrameHeader } from '../frames/file-frame.js';
 
 /** The fields of a FileChunkEvent the assembler needs: the frame's header and its base64 data. */
 export type FileChunk = FileFrameHeader & {

@@ -6,8 +6,9 @@
  *     "\u0000hatchet-file/1\n" + JSON header + "\n" + base64(chunk bytes)
  *
  * A text chunk that starts with that NUL-led prefix is the one thing the
- * format reserves. Pure and runtime-free: used by the worker helper, the
- * gateway's event mapping and browser code alike.
+ * format reserves (stream-control.ts reserves another). Pure and
+ * runtime-free: used by the worker kit, the gateway's event mapping and
+ * browser code alike.
  */
 
 /** Marks a stream payload as a file frame. */
@@ -29,8 +30,7 @@ export interface FileFrameHeader {
   readonly sha256: string;
 }
 
-export type DecodedStreamPayload =
-  | { readonly kind: 'text'; readonly text: string }
+export type DecodedFileFrame =
   | { readonly kind: 'file'; readonly header: FileFrameHeader; readonly data: string }
   | { readonly kind: 'malformed'; readonly reason: string };
 
@@ -42,9 +42,8 @@ export function encodeFileFrame(header: FileFrameHeader, base64Data: string): st
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
-/** Tells text from a file frame, and a well-formed frame from a broken one. */
-export function decodeStreamPayload(payload: string): DecodedStreamPayload {
-  if (!payload.startsWith(FILE_FRAME_PREFIX)) return { kind: 'text', text: payload };
+/** Decodes a payload that starts with FILE_FRAME_PREFIX: a well-formed frame, or why it is broken. */
+export function decodeFileFrame(payload: string): DecodedFileFrame {
   const rest = payload.slice(FILE_FRAME_PREFIX.length);
   const newline = rest.indexOf('\n');
   if (newline < 0) return { kind: 'malformed', reason: 'file frame has no header terminator' };

@@ -8,18 +8,27 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
-import type { EngineEvent } from '../events/engine-event.js';
 import { decodeCursor } from './cursor.js';
-import { type EagerStream, eagerStream } from './eager-stream.js';
 import { counted, type FollowItem, followRun } from './follow-run.js';
 import { lookupRun } from './lookup-run.js';
 import { RunLog, type RunLogLimits } from './run-log.js';
 import { type RecorderOptions, RunRecorder } from './run-recorder.js';
 import type { RunSource } from './run-source.js';
+import { RunTap, type RunTapOptions } from './run-tap.js';
 import type { SharedRunInfo, SharedRunLease, SharedRunMirror, SharedRunStore } from './shared-run-store.js';
 
-/** The additional-metadata key that ties a gateway-triggered run to its pre-trigger listener. */
+/**
+ * The additional-metadata key that identifies a gateway-triggered run, so that
+ * a replica taking its recording over listens to it from the start of its
+ * listener (by run id, the engine first looks the run up, and may wait).
+ */
 export const CORRELATION_KEY = 'hatchet-gateway-follow';
+
+/** A run this process triggers: the process's tap records it from before the trigger. */
+interface Triggered {
+  readonly tap: RunTap;
+  readonly metadata: { readonly key: string; readonly value: string };
+}
 
 export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
   /** How long a finished run's log is kept (ms). */
@@ -32,6 +41,8 @@ export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
   readonly stopTimeoutMs: number;
   /** Shared log only: how often a replica tries to take over a run whose recorder stopped (ms). */
   readonly takeoverIntervalMs?: number;
+  /** The tap's patience with events of runs whose trigger has not answered yet. */
+  readonly tap: RunTapOptions;
 }
 
 interface Entry {
@@ -61,8 +72,10 @@ interface Entry {
 export interface RunHubStats {
   /** Runs with a log in memory. */
   readonly runs: number;
-  /** Engine listeners currently attached (at most one per run). */
+  /** Engine listeners currently attached: the tap (for the runs triggered here) and `runListeners`. */
   readonly upstreams: number;
+  /** Engine listeners of single runs (triggered elsewhere, or taken over from another replica). */
+  readonly runListeners: number;
   /** Clients currently following a run. */
   readonly subscribers: number;
   /** Events held in all logs. */
@@ -75,6 +88,8 @@ export class RunHub {
   readonly #entries = new Map<string, Entry>();
   #subscribers = 0;
   #closed = false;
+  /** One engine listener for every run this process triggers, started with the first. */
+  #tap: RunTap | undefined;
 
   readonly #abort = new AbortController();
 
@@ -91,47 +106,30 @@ export class RunHub {
 
   /**
    * Triggers a run with `trigger` and records it from its very first event:
-   * a listener keyed by a correlation metadata pair is opened before the
-   * trigger, since the engine keeps no history of what it streamed.
+   * the run carries the tap's metadata pair, and the tap listens by it from
+   * before the trigger, since the engine keeps no history of what it streamed.
    */
-  async startRun(trigger: (correlation: Record<string, string>) => Promise<string>): Promise<string> {
+  async startRun(trigger: (metadata: Record<string, string>) => Promise<string>): Promise<string> {
     if (this.#closed) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+    this.#tap ??= new RunTap(this.source, this.logger, this.options.tap);
+    const tap = this.#tap;
+    await tap.ready();
     const correlation = { key: CORRELATION_KEY, value: randomUUID() };
-    const abort = new AbortController();
-    const early = eagerStream(this.source.listen({ metadata: correlation }, abort.signal), abort);
-    // let the listener's request go out before the trigger's
-    await new Promise((resolve) => setImmediate(resolve));
-    let runId: string;
-    try {
-      runId = await trigger({ [correlation.key]: correlation.value });
-    } catch (error) {
-      early.close();
-      throw error;
-    }
+    const runId = await trigger({ [correlation.key]: correlation.value, [tap.metadata.key]: tap.metadata.value });
     // the run exists now: its id is the answer even if shutdown began meanwhile
-    if (this.#closed) early.close();
-    else {
+    if (!this.#closed) {
       // with a shared log, win the run's lease before anyone else can know the run id:
       // the replica that listened from before the trigger must be the one that records
-      await this.record(runId, { early, metadata: correlation }).joined;
+      await this.record(runId, { tap, metadata: correlation }).joined;
     }
     return runId;
   }
 
   /** Starts recording `runId` (or, with a shared log, following whoever records it) unless it already is; idempotent. */
-  record(
-    runId: string,
-    correlated?: { readonly early: EagerStream<EngineEvent>; readonly metadata: { key: string; value: string } },
-  ): Entry {
-    if (this.#closed) {
-      correlated?.early.close();
-      throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
-    }
+  record(runId: string, triggered?: Triggered): Entry {
+    if (this.#closed) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
     const existing = this.#entries.get(runId);
-    if (existing) {
-      correlated?.early.close();
-      return existing;
-    }
+    if (existing) return existing;
     let joined: () => void = () => {};
     const entry: Entry = {
       runId,
@@ -142,8 +140,8 @@ export class RunHub {
     };
     this.#entries.set(runId, entry);
     entry.ready = this.store
-      ? this.#joinShared(entry, this.store, joined, correlated)
-      : this.#recordHere(entry, correlated);
+      ? this.#joinShared(entry, this.store, joined, triggered)
+      : this.#recordHere(entry, triggered);
     // in memory, the recorder exists as soon as record() returns
     if (!this.store) joined();
     entry.ready.catch(() => {
@@ -154,11 +152,11 @@ export class RunHub {
   }
 
   /** In-memory log: this process records the run, from now until its log is complete. */
-  #recordHere(entry: Entry, correlated?: Parameters<RunHub['record']>[1]): Promise<void> {
+  #recordHere(entry: Entry, triggered?: Triggered): Promise<void> {
     const log = new RunLog(entry.runId, this.options.logLimits);
     entry.log = log;
     this.#watchCompletion(entry, log);
-    const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger }, correlated);
+    const recorder = new RunRecorder(log, this.source, { ...this.options, logger: this.logger }, triggered);
     entry.recorder = recorder;
     return recorder.ready();
   }
@@ -169,15 +167,9 @@ export class RunHub {
    * wins its lease; otherwise it retries the lease now and then, so the run
    * is taken over when its recorder stops.
    */
-  async #joinShared(
-    entry: Entry,
-    store: SharedRunStore,
-    joined: () => void,
-    correlated?: Parameters<RunHub['record']>[1],
-  ): Promise<void> {
-    let early = correlated?.early;
+  async #joinShared(entry: Entry, store: SharedRunStore, joined: () => void, triggered?: Triggered): Promise<void> {
     try {
-      const info = await store.open(entry.runId, correlated?.metadata ?? null);
+      const info = await store.open(entry.runId, triggered?.metadata ?? null);
       if (entry.gone) return;
       const log = new RunLog(entry.runId, this.options.logLimits, info.epoch);
       entry.log = log;
@@ -189,10 +181,7 @@ export class RunHub {
         await entry.mirror.close();
         return;
       }
-      if (!log.complete) {
-        await this.#takeOver(entry, store, early);
-        early = undefined; // handed over (or closed) by #takeOver
-      }
+      if (!log.complete) await this.#takeOver(entry, store, triggered?.tap);
       joined();
       if (entry.recorder) return await entry.recorder.ready();
       if (log.lastSeq === 0) {
@@ -201,40 +190,31 @@ export class RunHub {
       }
       if (!log.complete && !entry.gone) this.#scheduleTakeover(entry, store);
     } finally {
-      early?.close();
       joined();
     }
   }
 
   /** Tries to become the run's recorder: wins its lease, or leaves it to the replica that holds it. */
-  async #takeOver(entry: Entry, store: SharedRunStore, early?: EagerStream<EngineEvent>): Promise<void> {
+  async #takeOver(entry: Entry, store: SharedRunStore, tap?: RunTap): Promise<void> {
     const log = entry.log;
-    if (!log || entry.recorder || entry.claiming || entry.gone || log.complete || this.#closed) {
-      early?.close();
-      return;
-    }
+    if (!log || entry.recorder || entry.claiming || entry.gone || log.complete || this.#closed) return;
     entry.claiming = true;
     let lease: SharedRunLease | null = null;
     try {
       const held = await store.claim(entry.runId);
       lease = held;
-      if (!held) {
-        early?.close();
-        return;
-      }
+      if (!held) return;
       // the previous holder can write no more: read all it wrote, then continue after it
       await entry.mirror?.catchUp();
       if (log.complete || entry.gone || this.#closed) {
-        early?.close();
         await held.release();
         return;
       }
       // a run a gateway triggered is a takeover here even with nothing logged yet: its
       // recorder (the triggering replica) stopped before storing anything
-      const takingOver = log.lastSeq > 0 || (entry.correlation !== null && entry.correlation !== undefined && !early);
+      const takingOver = log.lastSeq > 0 || (entry.correlation !== null && entry.correlation !== undefined && !tap);
       const resumeFrom = takingOver ? await store.bodies(entry.runId) : undefined;
       if (entry.gone || this.#closed) {
-        early?.close();
         await held.release();
         return;
       }
@@ -244,10 +224,9 @@ export class RunHub {
         writer,
         this.source,
         { ...this.options, logger: this.logger },
-        metadata ? { ...(early ? { early } : {}), metadata } : undefined,
+        metadata ? { ...(tap ? { tap } : {}), metadata } : undefined,
         resumeFrom,
       );
-      early = undefined;
       entry.recorder = recorder;
       if (resumeFrom) this.logger.info({ runId: entry.runId, after: log.lastSeq }, 'took over recording a run');
       const onLost = () => {
@@ -265,7 +244,6 @@ export class RunHub {
         if (!log.complete && !entry.gone && !this.#closed) this.#scheduleTakeover(entry, store);
       });
     } catch (error) {
-      early?.close();
       // a lease won but not used would be renewed for nothing and keep every replica out
       if (lease && !entry.recorder) await lease.release();
       this.logger.warn({ runId: entry.runId, err: error }, 'could not take over a run; will retry');
@@ -352,15 +330,16 @@ export class RunHub {
   }
 
   stats(): RunHubStats {
-    let upstreams = 0;
+    let runListeners = 0;
     let events = 0;
     let bytes = 0;
     for (const { log, recorder } of this.#entries.values()) {
-      upstreams += recorder?.upstreams ?? 0;
+      runListeners += recorder?.upstreams ?? 0;
       events += log?.size ?? 0;
       bytes += log?.bytes ?? 0;
     }
-    return { runs: this.#entries.size, upstreams, subscribers: this.#subscribers, events, bytes };
+    const upstreams = runListeners + (this.#tap?.upstreams ?? 0);
+    return { runs: this.#entries.size, upstreams, runListeners, subscribers: this.#subscribers, events, bytes };
   }
 
   /** Drops finished logs, oldest finished first, while all logs hold more than maxTotalBytes. */
@@ -409,6 +388,7 @@ export class RunHub {
     ]);
     clearTimeout(timer);
     await Promise.all(entries.map((e) => e.mirror?.close()));
+    await this.#tap?.close();
     this.#entries.clear();
   }
 }

@@ -9,14 +9,23 @@
  * runs, and engine v0.105 hangs DAG listeners up early with a false COMPLETED.
  * REST state is the truth for statuses and outputs. The recorder re-attaches
  * the listener after every hangup or error until REST shows the run finished.
+ *
+ * When the log may end: a run is over when REST says so, but its last chunks
+ * may still be on their way. On an engine that orders a run's finish after the
+ * run's step events (our sidecar's patch; see the README), the run-level
+ * event is the end. Elsewhere, a run whose streams were all closed by the
+ * worker kit's close frames is known to be complete; any other run waits for
+ * its listener's silence. A counted stream whose close frame never comes is
+ * settled with the receipt the step wrote to its log.
  */
 import type { Logger } from 'pino';
 import type { EngineEvent, RunSnapshot, TaskSnapshot } from '../events/engine-event.js';
 import type { RunEventBody } from '../events/run-event.js';
 import { RunTracker, unsureReasons } from '../events/run-tracker.js';
-import type { EagerStream } from './eager-stream.js';
+import { decideFinish, settleOpenStream } from './finish-policy.js';
 import { lookupRun, sleep } from './lookup-run.js';
 import type { ListenTarget, RunSource } from './run-source.js';
+import type { RunTap } from './run-tap.js';
 
 /** Where a recorder appends: the run log itself, or a writer to a shared log. */
 export interface RunLogSink {
@@ -26,8 +35,8 @@ export interface RunLogSink {
 
 /** How a recorder is tied to its run's events before and after a trigger. */
 export interface Correlation {
-  /** The listener opened before the trigger (only on the replica that triggered). */
-  readonly early?: EagerStream<EngineEvent>;
+  /** The process's one listener for the runs it triggers, attached before the trigger (only on the replica that triggered). */
+  readonly tap?: RunTap;
   /** The metadata pair the run was triggered with; listeners by it start at once. */
   readonly metadata: { readonly key: string; readonly value: string };
 }
@@ -41,6 +50,12 @@ export interface RecorderOptions {
   readonly lookupTimeoutMs: number;
   /** How long an event of an unnamed step waits for REST to name it (ms). */
   readonly nameWaitMs: number;
+  /**
+   * The engine delivers a run's finish only after the run's step events (our
+   * sidecar's ordered-run-finish patch): the run-level event is then the end
+   * of every stream of the run. Hatchet's own engine does not promise it.
+   */
+  readonly orderedRunFinish: boolean;
   readonly logger: Logger;
 }
 
@@ -53,15 +68,32 @@ export class RunRecorder {
   #failedSince: number | null = null;
   #chain: Promise<void> = Promise.resolve();
   #listenerAttached = false;
-  /** The engine sent a run-level (terminal, or early DAG) event: REST decides now. */
-  #sawRunEvent = false;
+  /**
+   * The status of the engine's last run-level event (its finish; on engines
+   * without our patches also a DAG's status change): it is the run's end once
+   * REST shows the same terminal status. REST may show it a moment after the
+   * event, and a FAILED run may yet retry, so the two must agree.
+   */
+  #runEvent: string | null = null;
+  #runEventAt = 0;
   /** When the listener last delivered an event (ms): a listener still delivering is not done. */
   #lastEventAt = 0;
+  /** Events the listener delivered for this run, for the logs. */
+  #heard = 0;
+  /** The listener was re-attached after the run may have ended: its run-level event may be lost. */
+  #runEventMayBeLost = false;
+  /** The last REST state read, and when: waiting for a finished run's last events needs no new read each time. */
+  #lastSnapshot: RunSnapshot | null = null;
+  #lastSnapshotAt = 0;
+  /** Step attempts whose receipts were read already (`taskId:attempt`). */
+  readonly #receiptsRead = new Set<string>();
+  /** Ends the loop's current wait early: the engine's run-level event asks for REST at once. */
+  #poke: (() => void) | undefined;
   readonly #ready: Promise<RunSnapshot>;
   /** Resolves when the recorder stopped: log complete, stopped, or failed. */
   readonly done: Promise<void>;
 
-  readonly #early: EagerStream<EngineEvent> | undefined;
+  readonly #tap: RunTap | undefined;
   readonly #target: ListenTarget;
 
   readonly #resumed: boolean;
@@ -88,11 +120,9 @@ export class RunRecorder {
     this.#tracker = new RunTracker(log.runId);
     this.#resumed = resumeFrom !== undefined;
     if (resumeFrom) this.#tracker.resume(resumeFrom);
-    const early = correlated?.early;
-    this.#early = early;
+    this.#tap = correlated?.tap;
     this.#target = correlated ? { metadata: correlated.metadata } : { runId: log.runId };
     this.#correlated = correlated !== undefined;
-    if (early) this.#abort.signal.addEventListener('abort', () => early.close(), { once: true });
     this.#ready = lookupRun(source, log.runId, options.lookupTimeoutMs, this.#abort.signal);
     this.#ready.catch(() => {}); // observed through ready() and done
     this.done = this.#run();
@@ -107,9 +137,9 @@ export class RunRecorder {
     return this.#ready.then(() => {});
   }
 
-  /** 1 while an engine listener is attached, else 0. */
+  /** 1 while an engine listener of its own is attached, else 0 (the tap counts itself). */
   get upstreams(): number {
-    return this.#listenerAttached ? 1 : 0;
+    return this.#listenerAttached && !this.#tap ? 1 : 0;
   }
 
   /** Stops recording (shutdown); the log stays as it is. */
@@ -139,48 +169,54 @@ export class RunRecorder {
     else if (!this.#correlated) this.#tracker.markUnsure(first, unsureReasons.lateStart);
     await this.#serial(() => this.#reconcile(first));
     while (!this.#stopped) {
-      const interval =
-        this.#sawRunEvent || this.#runTerminalSince !== null
-          ? 50
-          : this.#listenerAttached
-            ? this.options.reconcileIntervalMs
-            : 200;
-      await sleep(interval, this.#abort.signal);
+      await this.#nap(this.#tickMs());
       if (this.#stopped) break;
-      await this.#serial(() => this.#reconcileFromEngine());
+      const snapshot = this.#lastSnapshot;
+      // a finished run's last events are awaited on the REST state already read; it is read
+      // again now and then, since a FAILED run may yet retry
+      const fresh = !snapshot || Date.now() - this.#lastSnapshotAt >= this.#restIntervalMs();
+      await this.#serial(() => (fresh || !snapshot ? this.#reconcileFromEngine() : this.#reconcile(snapshot)));
     }
     this.#abort.abort(); // ends the listener once the log is complete
     await listening;
+    if (this.#tracker.finished) this.#tap?.forget(this.runId);
   }
 
   async #listenLoop(): Promise<void> {
     let failures = 0;
-    let stream: AsyncIterable<EngineEvent> | undefined = this.#early;
     while (!this.#stopped) {
       this.#listenerAttached = true;
       let hungUp = false;
       try {
-        for await (const event of stream ?? this.source.listen(this.#target, this.#abort.signal)) {
+        const events = this.#tap
+          ? this.#tap.listen(this.runId, this.#abort.signal)
+          : this.source.listen(this.#target, this.#abort.signal);
+        for await (const event of events) {
           failures = 0;
+          this.#heard++;
           this.#lastEventAt = Date.now();
           // child runs inherit their parent's metadata, so a listener by
           // correlation also carries their events: they are not this run's
           if (event.workflowRunId && event.workflowRunId !== this.runId) continue;
           await this.#serial(() => this.#onEngineEvent(event));
           // a run-level event means "look at REST now"
-          if (event.resourceType === 'WORKFLOW_RUN') this.#sawRunEvent = true;
+          if (event.resourceType === 'WORKFLOW_RUN') {
+            this.#runEvent = event.eventType;
+            this.#runEventAt = Date.now();
+            this.#poke?.();
+          }
           if (event.hangup) {
             hungUp = true;
             break;
           }
         }
+        // the tap's listener ended (for every run): the tap listens again at once, so may we
+        if (this.#tap) hungUp = true;
       } catch (error) {
         failures++;
         this.options.logger.warn({ runId: this.runId, err: error }, 'engine listener failed; re-attaching');
       } finally {
         this.#listenerAttached = false;
-        this.#early?.close();
-        stream = undefined;
       }
       if (this.#stopped) break;
       // Re-attach first, reconcile after: chunks published while no listener
@@ -192,6 +228,41 @@ export class RunRecorder {
       if (this.#stopped) break;
       void this.#serial(() => this.#reconcileFromEngine(unsureReasons.reattach));
     }
+  }
+
+  /**
+   * How often the run's REST state is read: every RECONCILE_INTERVAL_MS while
+   * it runs and its listener is attached; often just after the engine's
+   * run-level event (REST shows the end a moment after it); twice per settle
+   * period while a finished run's last events are awaited; often while no
+   * listener is attached (REST is the only source then).
+   */
+  #restIntervalMs(): number {
+    if (this.#runTerminalSince !== null) return Math.max(250, this.options.settleMs / 2);
+    if (this.#runEvent !== null && Date.now() - this.#runEventAt < 5_000) return 100;
+    return this.#listenerAttached ? this.options.reconcileIntervalMs : 200;
+  }
+
+  /** Waits `ms`, or less: until the recorder stops or is poked. */
+  #nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.#abort.signal;
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#poke = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.#poke = done;
+    });
+  }
+
+  /** How often the recorder looks again: its waits are judged locally, with no REST read, every 50 ms. */
+  #tickMs(): number {
+    const waiting = this.#runTerminalSince !== null || this.#tracker.openStreams().length > 0;
+    return waiting ? 50 : this.#restIntervalMs();
   }
 
   /** Serializes every read-and-append so the log order is the processing order. */
@@ -234,63 +305,132 @@ export class RunRecorder {
   async #reconcileFromEngine(unsure?: string): Promise<void> {
     const snapshot = await this.source.snapshot(this.runId);
     if (!snapshot) return;
-    if (unsure) this.#tracker.markUnsure(snapshot, unsure, true);
+    this.#lastSnapshot = snapshot;
+    this.#lastSnapshotAt = Date.now();
+    if (unsure) {
+      this.#tracker.markUnsure(snapshot, unsure, true);
+      // the engine may have published the run's end before it took the new listener in (nothing
+      // tells when it did): the run's end may be lost, and silence decides
+      this.#runEventMayBeLost = true;
+    }
     await this.#reconcile(snapshot);
   }
 
   async #reconcile(snapshot: RunSnapshot): Promise<void> {
     if (this.#tracker.finished) return;
     const now = Date.now();
-    const runTerminal = ['COMPLETED', 'FAILED', 'CANCELLED'].includes(snapshot.status);
-    if (runTerminal) this.#runTerminalSince ??= now;
-    else {
-      // that was the early DAG hangup, or the pause before a retry: not the end
-      this.#sawRunEvent = false;
+    if (isTerminal(snapshot)) this.#runTerminalSince ??= now;
+    else if (this.#runTerminalSince !== null) {
+      // it ended, and runs again: a retry after a failed attempt; its end is still to come
+      this.#runEvent = null;
       this.#runTerminalSince = null;
+      this.#runEventMayBeLost = false;
     }
+    const sawRunEvent = this.#runEvent !== null && this.#runEvent === snapshot.status;
+    this.#failedSince = snapshot.status === 'FAILED' ? (this.#failedSince ?? now) : null;
     // a retried task is running again: its next end is timed afresh
     for (const task of snapshot.tasks) {
       if (task.status === 'RUNNING' || task.status === 'QUEUED') this.#terminalSeen.delete(task.taskId);
     }
-    // After the engine's run-level event, or without a listener, nothing more
-    // of the run can arrive: trust REST at once. Otherwise wait for the
-    // listener's run-level event while it keeps delivering (an overloaded
-    // gateway reads its backlog late: REST's "finished" is no sign that every
-    // chunk was read), and give up after settleMs of silence, or at the latest
-    // after 120 times that; giving up says so with a StreamGap.
-    const sinceTerminal = now - (this.#runTerminalSince ?? now);
-    const quiet = now - this.#lastEventAt >= this.options.settleMs;
-    const gaveUp =
-      runTerminal &&
-      !this.#sawRunEvent &&
-      this.#listenerAttached &&
-      sinceTerminal >= this.options.settleMs &&
-      (quiet || sinceTerminal >= this.options.settleMs * 120);
-    // a FAILED that has not stood for settleMs may be the gap before a retry starts
-    // (the engine also sends a run-level FAILED then): wait before believing it
-    this.#failedSince = snapshot.status === 'FAILED' ? (this.#failedSince ?? now) : null;
-    const failureStood = this.#failedSince === null || now - this.#failedSince >= this.options.settleMs;
-    const canFinish = runTerminal && failureStood && (this.#sawRunEvent || !this.#listenerAttached || gaveUp);
-    const settled = (task: TaskSnapshot): boolean => {
-      if (canFinish || !this.#listenerAttached) return true;
+    const settleMs = this.options.settleMs;
+    const quiet = now - this.#lastEventAt >= settleMs;
+    let decision = decideFinish({
+      now,
+      settleMs,
+      terminalSince: this.#runTerminalSince,
+      failedSince: this.#failedSince,
+      lastEventAt: this.#lastEventAt,
+      sawRunEvent,
+      orderedRunFinish: this.options.orderedRunFinish,
+      accounted: this.#tracker.accountedFor(snapshot),
+      listenerAttached: this.#listenerAttached,
+      runEventMayBeLost: this.#runEventMayBeLost,
+    });
+    const settledTask = (task: TaskSnapshot): boolean => {
+      if (decision.canFinish || !this.#listenerAttached) return true;
       const seen = this.#terminalSeen.get(task.taskId) ?? now;
       this.#terminalSeen.set(task.taskId, seen);
       // a listener still delivering may yet bring this step's last chunks and its end
-      return now - seen >= this.options.settleMs && quiet;
+      return now - seen >= settleMs && quiet;
     };
     this.#append(this.#tracker.flushStale(now), new Date(now));
-    this.#append(this.#tracker.fromSnapshot(snapshot, settled), new Date(now));
-    if (canFinish) {
-      if (gaveUp)
-        this.options.logger.warn({ runId: this.runId }, 'no run-level event from the engine; finishing from REST');
+    this.#append(this.#tracker.fromSnapshot(snapshot, settledTask, now), new Date(now));
+    // Silence is no proof on an engine that may deliver a run's end before its
+    // chunks: a step of which nothing counted arrived may have a receipt that
+    // says its chunks are on their way; then they are awaited.
+    if (
+      decision.by === 'silence' &&
+      !this.options.orderedRunFinish &&
+      (await this.#expectUnheardStreams(snapshot, now))
+    ) {
+      decision = { canFinish: false, cutShort: false };
+    }
+    await this.#settleOpenStreams(now, decision.canFinish, sawRunEvent);
+    if (decision.canFinish) {
+      if (decision.cutShort)
+        this.options.logger.warn(
+          { runId: this.runId, heard: this.#heard, by: decision.by },
+          'no end of the run heard from the engine; finishing from REST',
+        );
       this.#append(
-        this.#tracker.finishFromSnapshot(snapshot, gaveUp ? unsureReasons.settle : undefined),
+        this.#tracker.finishFromSnapshot(snapshot, decision.cutShort ? unsureReasons.settle : undefined),
         new Date(now),
       );
+    }
+  }
+
+  /** Reads the receipts of the finished steps of which no counted stream arrived; true when chunks are announced. */
+  async #expectUnheardStreams(snapshot: RunSnapshot, now: number): Promise<boolean> {
+    let announced = false;
+    for (const step of this.#tracker.unaccounted(snapshot)) {
+      const key = `${step.taskId}:${step.attempt}`;
+      if (this.#receiptsRead.has(key)) continue;
+      this.#receiptsRead.add(key);
+      const receipt = (await this.source.streamReceipts(step.taskId, step.attempt))[step.receiptIndex];
+      if (!receipt) continue;
+      this.#append(this.#tracker.expectStream(step.taskId, step.attempt, receipt, now), new Date(now));
+      announced = true;
+    }
+    return announced && this.#tracker.openStreams().some((open) => !open.complete);
+  }
+
+  /**
+   * Counted streams whose close frame has not come: settled with the step's
+   * receipt once waiting no longer makes sense (see settleOpenStream); the
+   * receipt then says how many chunks are missing.
+   */
+  async #settleOpenStreams(now: number, runOver: boolean, sawRunEvent: boolean): Promise<void> {
+    for (const open of this.#tracker.openStreams()) {
+      const settle = settleOpenStream({
+        now,
+        settleMs: this.options.settleMs,
+        since: open.since,
+        complete: open.complete,
+        expected: open.expected !== null,
+        lastEventAt: this.#lastEventAt,
+        orderedRunFinish: this.options.orderedRunFinish,
+        sawRunEvent,
+        runEventMayBeLost: this.#runEventMayBeLost,
+        runOver,
+      });
+      if (!settle) continue;
+      const receipt =
+        open.expected ?? (await this.source.streamReceipts(open.taskId, open.attempt))[open.receiptIndex] ?? null;
+      if (!open.complete) {
+        this.options.logger.warn(
+          { runId: this.runId, taskId: open.taskId, attempt: open.attempt, receipt },
+          'a counted stream ended without its close frame; settled with its receipt',
+        );
+      }
+      this.#append(this.#tracker.closeWithoutFrame(open.taskId, open.attempt, receipt), new Date(now));
     }
   }
 
   #append(bodies: readonly RunEventBody[], at: Date): void {
     for (const body of bodies) this.log.append(body, at);
   }
+}
+
+function isTerminal(snapshot: RunSnapshot): boolean {
+  return snapshot.status === 'COMPLETED' || snapshot.status === 'FAILED' || snapshot.status === 'CANCELLED';
 }

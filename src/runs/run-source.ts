@@ -4,6 +4,7 @@
  * use a stub, integration tests use the real engine.
  */
 import type { EngineEvent, RunSnapshot } from '../events/engine-event.js';
+import type { StreamTotals } from '../frames/stream-control.js';
 
 /** What to listen to: one run by id, or the runs carrying one additional-metadata pair. */
 export type ListenTarget =
@@ -20,6 +21,12 @@ export interface RunSource {
   listen(target: ListenTarget, signal: AbortSignal): AsyncIterable<EngineEvent>;
   /** The run's REST state; null when the engine does not know the run. */
   snapshot(runId: string): Promise<RunSnapshot | null>;
+  /**
+   * The receipts (stream totals) the worker kit wrote to a task's log for
+   * one attempt, oldest first: one per counted stream the attempt closed.
+   * Empty when there are none (a step without the kit, or logs turned off).
+   */
+  streamReceipts(taskId: string, attempt: number): Promise<StreamTotals[]>;
 }
 
 export interface WorkflowGateway {

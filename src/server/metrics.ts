@@ -20,8 +20,13 @@ export function createMetrics(runs: RunHub): Registry {
     });
   gauge(
     'hatchet_gateway_upstream_listeners',
-    'Engine listeners attached now (at most one per recorded run).',
+    'Engine listeners attached now: one for every run this process triggered, plus hatchet_gateway_run_listeners.',
     () => runs.stats().upstreams,
+  );
+  gauge(
+    'hatchet_gateway_run_listeners',
+    'Engine listeners of single runs (triggered elsewhere, or taken over from another replica): at most one per run.',
+    () => runs.stats().runListeners,
   );
   gauge('hatchet_gateway_subscribers', 'Clients following a run now.', () => runs.stats().subscribers);
   gauge('hatchet_gateway_runs', 'Runs whose log is held in memory.', () => runs.stats().runs);

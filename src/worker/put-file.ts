@@ -1,47 +1,42 @@
 /**
- * Worker-side helper: streams a file from a step as framed chunks (see
- * file-frame.ts), so clients of the gateway receive typed FileChunkEvents and
- * can verify the whole file. Plain `ctx.putStream(text)` stays plain text.
+ * Streams a file from a step as framed chunks (see src/frames/file-frame.ts)
+ * on the step's counted stream, so clients of the gateway receive typed
+ * FileChunkEvents, can verify the whole file, and are told what was lost.
+ * Plain `ctx.putStream(text)` stays plain text.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeFileFrame } from './file-frame.js';
-import { waitForStreamDelivery } from './stream-delivery.js';
+import { encodeFileFrame, type FileFrameHeader } from '../frames/file-frame.js';
+import { type CountedStreamOptions, openCountedStream } from './counted-stream.js';
+import { countedStreamOf } from './lossless.js';
+import type { StepStreamContext } from './stream-transport.js';
 
 /**
- * Raw bytes per chunk by default. With the engine's Postgres message queue,
- * messages over 8000 bytes take a polled path on which the dispatcher loses
- * stream events: measured on engine v0.105.0, frames of 2800 raw bytes (about
- * 4 KB as text) all arrived and frames of 3072 were lost. 2048 keeps a margin.
+ * Raw bytes per chunk by default: 2732 bytes of base64, plus a header of
+ * about 230 bytes with short names, fit in the counted stream's default
+ * payload limit (3500 bytes) with room for a name and MIME type of 500 more.
  */
 export const DEFAULT_FILE_CHUNK_BYTES = 2048;
-
-/** The part of a Hatchet step context the helper needs. */
-export interface StreamingContext {
-  putStream(data: string): Promise<void> | void;
-}
 
 export interface PutFileOptions {
   readonly name: string;
   readonly mimeType: string;
-  /** Raw bytes per chunk (default DEFAULT_FILE_CHUNK_BYTES). */
+  /**
+   * Raw bytes per chunk at most (default DEFAULT_FILE_CHUNK_BYTES); fewer
+   * when a frame would exceed the stream's payload limit, since the stream
+   * would split it and the gateway would get broken pieces of it.
+   */
   readonly chunkBytes?: number;
   /** Defaults to a random UUID. */
   readonly fileId?: string;
   /**
-   * Pause between chunks in ms (default DEFAULT_FILE_CHUNK_PAUSE_MS).
-   * `ctx.putStream` is fire-and-forget; bursts of it lose events on the
-   * engine's Postgres message queue, a short pause keeps them. Measured on
-   * engine v0.105.0: with no pause, a 5 MB file in 2800-byte chunks lost 946 of
-   * 1786 chunks; 1 ms apart, 2 KiB chunks lost none of 17,092 over 5 and 25 MB.
+   * Options of the counted stream putFile opens for the file when the task
+   * is not wrapped with lossless; inside lossless the step's stream is used.
    */
-  readonly pauseMs?: number;
+  readonly stream?: CountedStreamOptions;
 }
-
-/** See PutFileOptions.pauseMs. */
-export const DEFAULT_FILE_CHUNK_PAUSE_MS = 1;
 
 /** What the step can return so a client can check what it received. */
 export interface PutFileResult {
@@ -60,10 +55,12 @@ export type FileSource = Uint8Array | AsyncIterable<Uint8Array>;
  * Streams a file as framed chunks; an empty file is one empty chunk. Every
  * frame carries the whole file's size and SHA-256, so a stream source is first
  * spooled to a temporary file (hashed on the way): memory stays at one chunk
- * whatever the file's size.
+ * whatever the file's size. Inside lossless the frames go on the step's
+ * counted stream; otherwise the file gets a counted stream of its own, closed
+ * (every frame acknowledged, close frame and receipt sent) before this resolves.
  */
 export async function putFile(
-  ctx: StreamingContext,
+  ctx: StepStreamContext,
   source: FileSource,
   options: PutFileOptions,
 ): Promise<PutFileResult> {
@@ -107,23 +104,46 @@ export async function putFile(
 }
 
 async function sendChunks(
-  ctx: StreamingContext,
+  ctx: StepStreamContext,
   options: PutFileOptions,
-  chunkBytes: number,
+  requestedChunkBytes: number,
   size: number,
   sha256: string,
   read: (offset: number, length: number) => Promise<Buffer>,
 ): Promise<PutFileResult> {
-  const count = Math.max(1, Math.ceil(size / chunkBytes));
   const fileId = options.fileId ?? randomUUID();
-  const pauseMs = Math.max(0, options.pauseMs ?? DEFAULT_FILE_CHUNK_PAUSE_MS);
-  for (let index = 0; index < count; index++) {
-    if (index > 0 && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    const offset = index * chunkBytes;
-    const chunk = await read(offset, Math.min(chunkBytes, size - offset));
-    const header = { fileId, name: options.name, mimeType: options.mimeType, index, count, size, sha256 };
-    await ctx.putStream(encodeFileFrame(header, chunk.toString('base64')));
+  const { name, mimeType } = options;
+  const headerOf = (index: number, count: number): FileFrameHeader => ({
+    fileId,
+    name,
+    mimeType,
+    index,
+    count,
+    size,
+    sha256,
+  });
+  const shared = countedStreamOf(ctx);
+  const stream = shared ?? openCountedStream(ctx, options.stream);
+  try {
+    // every chunk holds a byte at least, so no index or count has more digits than the size
+    const widest = Math.max(1, size);
+    const emptyFrame = encodeFileFrame(headerOf(widest, widest), '');
+    const chunkBytes = Math.min(requestedChunkBytes, fittingChunkBytes(emptyFrame, stream.maxPayloadBytes));
+    const count = Math.max(1, Math.ceil(size / chunkBytes));
+    for (let index = 0; index < count; index++) {
+      const offset = index * chunkBytes;
+      const chunk = await read(offset, Math.min(chunkBytes, size - offset));
+      await stream.write(encodeFileFrame(headerOf(index, count), chunk.toString('base64')));
+    }
+    return { fileId, name, mimeType, size, sha256, chunks: count };
+  } finally {
+    if (!shared) await stream.close();
   }
-  await waitForStreamDelivery();
-  return { fileId, name: options.name, mimeType: options.mimeType, size, sha256, chunks: count };
+}
+
+/** The most raw bytes per chunk whose frames, as long as `emptyFrame` without data, fit in `maxPayloadBytes`. */
+function fittingChunkBytes(emptyFrame: string, maxPayloadBytes: number): number {
+  const fitting = Math.floor((maxPayloadBytes - Buffer.byteLength(emptyFrame)) / 4) * 3;
+  if (fitting < 1) throw new RangeError(`a file frame header leaves no room for data in ${maxPayloadBytes} bytes`);
+  return fitting;
 }

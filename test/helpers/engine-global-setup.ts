@@ -17,6 +17,8 @@ export interface EngineConnectionInfo {
   hostPort: string;
   apiUrl: string;
   tenantId: string;
+  /** The sidecar's engine patches (none for the unpatched engine). */
+  patches: string[];
 }
 
 declare module 'vitest' {
@@ -25,22 +27,33 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject) {
+export default function setup(project: TestProject) {
+  return startTestEngine(project, process.env['HATCHET_CLIENT_EMBEDDED_BINARY_PATH']);
+}
+
+/** Starts the engine (the given sidecar binary, else the project's build) and the example worker. */
+export async function startTestEngine(project: TestProject, binaryPath: string | undefined) {
   const started = Date.now();
   const dataDir = await mkdtemp(join(tmpdir(), 'gateway-test-engine-'));
   await chmod(dataDir, 0o755); // the private Postgres runs as the postgres user when we are root
   const config = loadConfig({
     HATCHET_EMBEDDED_POSTGRES_DATA_DIR: join(dataDir, 'pgdata'),
     HATCHET_EMBEDDED_LOG_LEVEL: 'error',
-    ...(process.env['HATCHET_CLIENT_EMBEDDED_BINARY_PATH']
-      ? { HATCHET_CLIENT_EMBEDDED_BINARY_PATH: process.env['HATCHET_CLIENT_EMBEDDED_BINARY_PATH'] }
-      : {}),
+    ...(binaryPath ? { HATCHET_CLIENT_EMBEDDED_BINARY_PATH: binaryPath } : {}),
   });
   const engine = await connectEngine(config);
   const worker = await startExampleWorker(engine.hatchet, 'gateway-test-examples');
   const c = engine.hatchet.config;
-  project.provide('engine', { token: c.token, hostPort: c.host_port, apiUrl: c.api_url, tenantId: c.tenant_id });
-  process.stderr.write(`engine (${engine.mode}) and example worker ready in ${Date.now() - started} ms\n`);
+  project.provide('engine', {
+    token: c.token,
+    hostPort: c.host_port,
+    apiUrl: c.api_url,
+    tenantId: c.tenant_id,
+    patches: [...engine.patches],
+  });
+  process.stderr.write(
+    `engine (${engine.mode}, patches: ${engine.patches.join(', ') || 'none'}) and example worker ready in ${Date.now() - started} ms\n`,
+  );
 
   return async () => {
     await worker.stop();

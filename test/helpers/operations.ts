@@ -43,4 +43,5 @@ export interface WireEvent {
   size?: number;
   sha256?: string;
   missedChunks?: number | null;
+  reason?: string;
 }

@@ -9,7 +9,9 @@ import { pino } from 'pino';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { type Config, loadConfig } from '../../src/config.js';
+import { ordersRunFinish } from '../../src/engine/connect-engine.js';
 import { createHatchetAdapter } from '../../src/engine/hatchet-adapter.js';
+import type { RunSource, WorkflowGateway } from '../../src/runs/run-source.js';
 import { type Gateway, startGateway } from '../../src/server/create-gateway.js';
 import { RUN_EVENTS, TRIGGER } from './operations.js';
 
@@ -33,16 +35,23 @@ export interface TestGateway extends Gateway {
   readonly wsUrl: string;
 }
 
-/** Starts a gateway on 127.0.0.1 and a free port; overrides apply to its config. */
+/**
+ * Starts a gateway on 127.0.0.1 and a free port; overrides apply to its
+ * config; `wrap` lets a test come between the gateway and the real engine
+ * (to cut its listener, say).
+ */
 export async function startTestGateway(
   overrides: Partial<Record<keyof Config, string>> = {},
   hatchet: HatchetClient = engineClient(),
+  wrap: (engine: RunSource & WorkflowGateway) => RunSource & WorkflowGateway = (engine) => engine,
 ): Promise<TestGateway> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RECONCILE_INTERVAL_MS: '500', ...overrides });
   const gateway = await startGateway({
     config,
-    engine: createHatchetAdapter(hatchet),
-    logger: pino({ level: 'silent' }),
+    engine: wrap(createHatchetAdapter(hatchet)),
+    // TEST_LOG_LEVEL=debug shows what a test's gateway logs (on stderr)
+    logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }, pino.destination(2)),
+    orderedRunFinish: ordersRunFinish(config.ENGINE_ORDERED_RUN_FINISH, inject('engine').patches),
   });
   disposers.push(() => gateway.stop());
   return { ...gateway, stop: gateway.stop, hatchet, wsUrl: gateway.url.replace(/^http/, 'ws') };

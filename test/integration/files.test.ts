@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AssembledFile, FileAssembler, type FileChunk } from '../../src/files/file-assembler.js';
-import { DEFAULT_FILE_CHUNK_BYTES } from '../../src/files/put-file.js';
+import { DEFAULT_FILE_CHUNK_BYTES } from '../../src/worker/put-file.js';
 import { RUN_EVENTS, type WireEvent } from '../helpers/operations.js';
 import {
   collect,

@@ -45,7 +45,14 @@ describe('shutdown', () => {
     expect(await watched.ended).toBe('complete');
     expect(watched.errorCodes).toEqual(['SHUTTING_DOWN']);
     expect(watched.closeCode()).toBe(1001);
-    expect(gateway.runs.stats()).toEqual({ runs: 0, upstreams: 0, subscribers: 0, events: 0, bytes: 0 });
+    expect(gateway.runs.stats()).toEqual({
+      runs: 0,
+      upstreams: 0,
+      runListeners: 0,
+      subscribers: 0,
+      events: 0,
+      bytes: 0,
+    });
     await watched.dispose();
     await expect(fetch(gateway.url.replace('/graphql', '/healthz'))).rejects.toThrow();
   });

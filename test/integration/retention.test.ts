@@ -43,7 +43,7 @@ describe('a run log over its limits', () => {
 
   it('should end a subscriber that stops reading with CURSOR_EXPIRED once it falls behind, without holding its backlog', async () => {
     // 20 MB in file chunks (7143 events): far more than the kernel's socket buffers on loopback hold
-    const runId = await trigger('stream-file', { sizeBytes: 20_000_000, chunkBytes: 2800, pauseMs: 1 });
+    const runId = await trigger('stream-file', { sizeBytes: 20_000_000, chunkBytes: 2800 });
     const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
     const messages: Array<{ type: string; payload?: unknown }> = [];
     const done = new Promise<void>((resolve, reject) => {

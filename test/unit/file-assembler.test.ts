@@ -5,22 +5,46 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FileAssembler, FileAssemblyError, type FileChunk } from '../../src/files/file-assembler.js';
-import { decodeStreamPayload } from '../../src/files/file-frame.js';
-import { putFile } from '../../src/files/put-file.js';
+import { FILE_FRAME_PREFIX } from '../../src/frames/file-frame.js';
+import { decodeStreamPayload } from '../../src/frames/stream-payload.js';
+import { putFile } from '../../src/worker/put-file.js';
+import type { StepStreamContext } from '../../src/worker/stream-transport.js';
 
 const CHUNK = 1024;
 
+/** A step context on an engine that acknowledges every event; `frames` gets the file frames in index order. */
+function recordingContext(): StepStreamContext & { readonly frames: string[] } {
+  const events = new Map<number, string>();
+  return {
+    action: { taskRunExternalId: 'task-run-1', retryCount: 0 },
+    v1: {
+      events: {
+        client: {
+          putStreamEvent: async (request) => events.set(request.eventIndex, new TextDecoder().decode(request.message)),
+          putLog: async () => ({}),
+        },
+      },
+    },
+    streamIndex: 0,
+    get frames() {
+      return [...events.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([, payload]) => payload)
+        .filter((payload) => payload.startsWith(FILE_FRAME_PREFIX));
+    },
+  };
+}
+
 /** Frames `bytes` with putFile and decodes them back into FileChunkEvent fields. */
 async function chunksOf(bytes: Uint8Array, name = 'f.bin'): Promise<FileChunk[]> {
-  const frames: string[] = [];
-  await putFile({ putStream: (s: string) => void frames.push(s) }, bytes, {
+  const ctx = recordingContext();
+  await putFile(ctx, bytes, {
     name,
     mimeType: 'application/octet-stream',
     chunkBytes: CHUNK,
-    pauseMs: 0,
     fileId: `id-${name}`,
   });
-  return frames.map((frame) => {
+  return ctx.frames.map((frame) => {
     const decoded = decodeStreamPayload(frame);
     if (decoded.kind !== 'file') throw new Error('not a file frame');
     return { ...decoded.header, data: decoded.data };
@@ -45,16 +69,15 @@ describe('putFile from a stream', () => {
       async function* pieces() {
         for (let i = 0; i < size; i += 700) yield bytes.subarray(i, i + 700);
       }
-      const frames: string[] = [];
-      await putFile({ putStream: (s: string) => void frames.push(s) }, pieces(), {
+      const ctx = recordingContext();
+      await putFile(ctx, pieces(), {
         name: 'f.bin',
         mimeType: 'application/octet-stream',
         chunkBytes: CHUNK,
-        pauseMs: 0,
         fileId: 'id-f.bin',
       });
       const fromMemory = await chunksOf(bytes);
-      expect(frames.map((f) => decodeStreamPayload(f))).toEqual(
+      expect(ctx.frames.map((f) => decodeStreamPayload(f))).toEqual(
         fromMemory.map(({ data, ...header }) => ({ kind: 'file', header, data })),
       );
     }

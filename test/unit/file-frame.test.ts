@@ -1,20 +1,12 @@
 /** The file frame wire format, and the worker helper that streams files with it. */
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  type DecodedStreamPayload,
-  decodeStreamPayload,
-  encodeFileFrame,
-  FILE_FRAME_PREFIX,
-  type FileFrameHeader,
-} from '../../src/files/file-frame.js';
-import {
-  DEFAULT_FILE_CHUNK_BYTES,
-  type PutFileOptions,
-  type PutFileResult,
-  putFile,
-  type StreamingContext,
-} from '../../src/files/put-file.js';
+import { describe, expect, it } from 'vitest';
+import { encodeFileFrame, FILE_FRAME_PREFIX, type FileFrameHeader } from '../../src/frames/file-frame.js';
+import { type DecodedStreamPayload, decodeStreamPayload } from '../../src/frames/stream-payload.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../src/worker/counted-stream.js';
+import { type LosslessContext, lossless } from '../../src/worker/lossless.js';
+import { DEFAULT_FILE_CHUNK_BYTES, putFile } from '../../src/worker/put-file.js';
+import type { LogRequest, StreamEventRequest, StreamTransport } from '../../src/worker/stream-transport.js';
 
 const sha256Of = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -152,13 +144,40 @@ describe('decodeStreamPayload on malformed frames', () => {
 
 // ---------------------------------------------------------------- putFile
 
-/** A step context that records what the step streamed. */
-function fakeContext(): StreamingContext & { readonly sent: string[] } {
-  const sent: string[] = [];
+/** An engine that acknowledges every event and keeps what it got, by index. */
+class FakeEngine implements StreamTransport {
+  readonly events = new Map<number, string>();
+  readonly logs: string[] = [];
+
+  async putStreamEvent(request: StreamEventRequest): Promise<unknown> {
+    this.events.set(request.eventIndex, new TextDecoder().decode(request.message));
+    return {};
+  }
+
+  async putLog(request: LogRequest): Promise<unknown> {
+    this.logs.push(request.message);
+    return {};
+  }
+
+  /** Every payload, in index order. */
+  payloads(): string[] {
+    return [...this.events.entries()].sort(([a], [b]) => a - b).map(([, payload]) => payload);
+  }
+}
+
+/** A step context on a fake engine; `sent` is the file frames the engine got, in index order. */
+function fakeContext(): LosslessContext & { readonly engine: FakeEngine; readonly sent: string[] } {
+  const engine = new FakeEngine();
   return {
-    sent,
-    putStream(data: string) {
-      sent.push(data);
+    action: { taskRunExternalId: 'task-run-1', retryCount: 0 },
+    v1: { events: { client: engine } },
+    streamIndex: 0,
+    engine,
+    get sent() {
+      return engine.payloads().filter((payload) => payload.startsWith(FILE_FRAME_PREFIX));
+    },
+    async putStream() {
+      throw new Error("the SDK's putStream is not the kit's");
     },
   };
 }
@@ -171,38 +190,24 @@ function decodeAll(frames: readonly string[]): Array<{ header: FileFrameHeader; 
   });
 }
 
-/**
- * Runs putFile under fake timers: whatever it waits for (pauses, delivery
- * grace) passes at once, so the tests take no wall-clock time.
- */
-async function put(ctx: StreamingContext, bytes: Uint8Array, options: PutFileOptions): Promise<PutFileResult> {
-  const pending = putFile(ctx, bytes, options);
-  pending.catch(() => {}); // observed by the caller through the returned promise
-  await vi.runAllTimersAsync();
-  return pending;
+/** The kinds of the events a receiver got, in index order: open, file, text, close. */
+function kinds(engine: FakeEngine): string[] {
+  return engine.payloads().map((payload) => decodeStreamPayload(payload).kind);
 }
 
 const bytesOf = (length: number, seed = 1): Uint8Array => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) % 256);
 
 describe('putFile', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   const options = {
     name: 'data.bin',
     mimeType: 'application/octet-stream',
     chunkBytes: 16,
-    pauseMs: 0,
     fileId: 'fid',
   } as const;
 
   it('should stream an empty file as one empty chunk', async () => {
     const ctx = fakeContext();
-    const result = await put(ctx, new Uint8Array(0), options);
+    const result = await putFile(ctx, new Uint8Array(0), options);
     const frames = decodeAll(ctx.sent);
     expect(frames).toEqual([
       {
@@ -231,7 +236,7 @@ describe('putFile', () => {
   it('should stream exactly chunkBytes bytes as one chunk', async () => {
     const ctx = fakeContext();
     const bytes = bytesOf(16);
-    const result = await put(ctx, bytes, options);
+    const result = await putFile(ctx, bytes, options);
     const frames = decodeAll(ctx.sent);
     expect(frames).toHaveLength(1);
     expect(frames[0]?.header).toMatchObject({ index: 0, count: 1, size: 16 });
@@ -242,7 +247,7 @@ describe('putFile', () => {
   it('should stream chunkBytes + 1 bytes as two chunks, the second of one byte', async () => {
     const ctx = fakeContext();
     const bytes = bytesOf(17);
-    const result = await put(ctx, bytes, options);
+    const result = await putFile(ctx, bytes, options);
     const frames = decodeAll(ctx.sent);
     expect(frames.map((f) => [f.header.index, f.header.count, Buffer.from(f.data, 'base64').length])).toEqual([
       [0, 2, 16],
@@ -256,7 +261,7 @@ describe('putFile', () => {
     async (length) => {
       const ctx = fakeContext();
       const bytes = bytesOf(length, length);
-      const result = await put(ctx, bytes, options);
+      const result = await putFile(ctx, bytes, options);
       const frames = decodeAll(ctx.sent);
       expect(frames).toHaveLength(Math.max(1, Math.ceil(length / 16)));
       expect(frames.map((f) => f.header.index)).toEqual(frames.map((_, i) => i));
@@ -280,7 +285,7 @@ describe('putFile', () => {
     const ctx = fakeContext();
     const backing = bytesOf(64);
     const view = backing.subarray(10, 30);
-    const result = await put(ctx, view, options);
+    const result = await putFile(ctx, view, options);
     const reassembled = Buffer.concat(decodeAll(ctx.sent).map((f) => Buffer.from(f.data, 'base64')));
     expect(reassembled).toEqual(Buffer.from(view));
     expect(result).toMatchObject({ size: 20, sha256: sha256Of(view), chunks: 2 });
@@ -288,36 +293,103 @@ describe('putFile', () => {
 
   it('should use DEFAULT_FILE_CHUNK_BYTES when chunkBytes is not given', async () => {
     const ctx = fakeContext();
-    await put(ctx, bytesOf(DEFAULT_FILE_CHUNK_BYTES + 1), { name: 'a', mimeType: 'b', pauseMs: 0 });
+    await putFile(ctx, bytesOf(DEFAULT_FILE_CHUNK_BYTES + 1), { name: 'a', mimeType: 'b' });
     expect(decodeAll(ctx.sent).map((f) => Buffer.from(f.data, 'base64').length)).toEqual([DEFAULT_FILE_CHUNK_BYTES, 1]);
+  });
+
+  it('should keep default frames of a large file under the default payload limit, with room for a long name', () => {
+    const size = 25_000_000;
+    const count = Math.ceil(size / DEFAULT_FILE_CHUNK_BYTES);
+    const header: FileFrameHeader = {
+      fileId: '0b7e0a44-6d1c-4bd4-9b43-2a4f0c8b9e6d',
+      name: 'quarterly-report.pdf',
+      mimeType: 'application/pdf',
+      index: count - 1,
+      count,
+      size,
+      sha256: sha256Of('x'),
+    };
+    const frame = encodeFileFrame(header, Buffer.alloc(DEFAULT_FILE_CHUNK_BYTES).toString('base64'));
+    expect(Buffer.byteLength(frame) + 400).toBeLessThan(DEFAULT_MAX_PAYLOAD_BYTES);
+  });
+
+  it("should lower the chunk size so that every frame fits in one event of the stream's payload limit", async () => {
+    const ctx = fakeContext();
+    const name = `${'長い名前'.repeat(100)}.bin`;
+    const bytes = bytesOf(10_000);
+    const result = await putFile(ctx, bytes, { name, mimeType: 'application/octet-stream', chunkBytes: 16_384 });
+    const frames = decodeAll(ctx.sent);
+    for (const frame of ctx.sent) expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(DEFAULT_MAX_PAYLOAD_BYTES);
+    expect(frames.length).toBeGreaterThan(4);
+    expect(Buffer.concat(frames.map((f) => Buffer.from(f.data, 'base64')))).toEqual(Buffer.from(bytes));
+    expect(result.chunks).toBe(frames.length);
+  });
+
+  it('should refuse a name that leaves no room for data in a frame, and send nothing', async () => {
+    const ctx = fakeContext();
+    await expect(putFile(ctx, bytesOf(4), { name: 'n'.repeat(4000), mimeType: 'b' })).rejects.toThrow(RangeError);
+    expect(ctx.engine.events.size).toBe(0);
   });
 
   it('should give each file a fresh id when none is given', async () => {
     const first = fakeContext();
     const second = fakeContext();
-    const a = await put(first, bytesOf(3), { name: 'a', mimeType: 'b', pauseMs: 0 });
-    const b = await put(second, bytesOf(3), { name: 'a', mimeType: 'b', pauseMs: 0 });
+    const a = await putFile(first, bytesOf(3), { name: 'a', mimeType: 'b' });
+    const b = await putFile(second, bytesOf(3), { name: 'a', mimeType: 'b' });
     expect(a.fileId).not.toBe(b.fileId);
     expect(decodeAll(first.sent)[0]?.header.fileId).toBe(a.fileId);
   });
 
-  it('should wait for an asynchronous putStream before sending the next chunk', async () => {
-    const log: string[] = [];
-    const ctx: StreamingContext = {
-      async putStream(data) {
-        const index = decodeAll([data])[0]?.header.index;
-        log.push(`start ${index}`);
-        await Promise.resolve();
-        log.push(`end ${index}`);
-      },
-    };
-    await put(ctx, bytesOf(40), options);
-    expect(log).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
-  });
-
   it.each([0, -1, Number.NaN, 0.5])('should refuse a chunkBytes of %s', async (chunkBytes) => {
     const ctx = fakeContext();
-    await expect(put(ctx, bytesOf(4), { ...options, chunkBytes })).rejects.toThrow(RangeError);
-    expect(ctx.sent).toEqual([]);
+    await expect(putFile(ctx, bytesOf(4), { ...options, chunkBytes })).rejects.toThrow(RangeError);
+    expect(ctx.engine.events.size).toBe(0);
+  });
+});
+
+describe('putFile on counted streams', () => {
+  const options = { name: 'data.bin', mimeType: 'application/octet-stream', chunkBytes: 16 } as const;
+
+  it('should open and close a counted stream of its own outside lossless, before it resolves', async () => {
+    const ctx = fakeContext();
+    const result = await putFile(ctx, bytesOf(40), options);
+    expect(kinds(ctx.engine)).toEqual(['open', 'file', 'file', 'file', 'close']);
+    const frames = ctx.sent;
+    const close = decodeStreamPayload(ctx.engine.payloads().at(-1) ?? '');
+    expect(close).toEqual({
+      kind: 'close',
+      chunks: 3,
+      bytes: Buffer.byteLength(frames.join('')),
+      sha256: sha256Of(frames.join('')),
+    });
+    expect(ctx.engine.logs).toHaveLength(1);
+    expect(result.chunks).toBe(3);
+  });
+
+  it('should make one segment per file outside lossless, with event indexes that go on from one to the next', async () => {
+    const ctx = fakeContext();
+    await putFile(ctx, bytesOf(20), options);
+    await putFile(ctx, bytesOf(5), options);
+    expect([...ctx.engine.events.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(kinds(ctx.engine)).toEqual(['open', 'file', 'file', 'close', 'open', 'file', 'close']);
+    expect(ctx.engine.logs).toHaveLength(2);
+  });
+
+  it("should write its frames on the step's stream inside lossless, which closes once the step returns", async () => {
+    const ctx = fakeContext();
+    const bytes = bytesOf(40);
+    const result = await lossless(ctx, async () => {
+      await ctx.putStream('caption');
+      const file = await putFile(ctx, bytes, options);
+      expect(kinds(ctx.engine)).not.toContain('close');
+      return file;
+    });
+    expect(kinds(ctx.engine)).toEqual(['open', 'text', 'file', 'file', 'file', 'close']);
+    expect(ctx.engine.logs).toHaveLength(1);
+    const frames = decodeAll(ctx.sent);
+    expect(Buffer.concat(frames.map((f) => Buffer.from(f.data, 'base64')))).toEqual(Buffer.from(bytes));
+    expect(sha256Of(bytes)).toBe(result.sha256);
+    const close = decodeStreamPayload(ctx.engine.payloads().at(-1) ?? '');
+    expect(close).toMatchObject({ kind: 'close', chunks: 4 });
   });
 });

@@ -24,6 +24,8 @@ const options: RunHubOptions = {
   logLimits: { maxEvents: 1_000, maxBytes: 10_000_000 },
   maxTotalBytes: 100_000_000,
   stopTimeoutMs: 200,
+  orderedRunFinish: false,
+  tap: { pendingMs: 1_000, maxPendingEvents: 100 },
 };
 
 function snapshot(status: RunSnapshot['status'], taskStatus: RunSnapshot['status']): RunSnapshot {
@@ -75,6 +77,7 @@ function stubSource(state: { snapshot: () => Promise<RunSnapshot | null>; events
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     },
     snapshot: () => state.snapshot(),
+    streamReceipts: async () => [],
   };
 }
 

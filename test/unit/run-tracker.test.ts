@@ -23,7 +23,7 @@ import type {
   StreamGapBody,
 } from '../../src/events/run-event.js';
 import { errorMessage, RunTracker } from '../../src/events/run-tracker.js';
-import { encodeFileFrame, FILE_FRAME_PREFIX } from '../../src/files/file-frame.js';
+import { encodeFileFrame, FILE_FRAME_PREFIX } from '../../src/frames/file-frame.js';
 import { chunk, event, OTHER, RUN, snapshot, TASK, task } from '../helpers/tracker-input.js';
 
 // ---------------------------------------------------------------- fixtures
