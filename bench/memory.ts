@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { startExampleWorker } from '../examples/workers/worker.js';
 import { loadConfig } from '../src/config.js';
-import { connectEngine, ordersRunFinish } from '../src/engine/connect-engine.js';
+import { connectEngine, ordersFinish } from '../src/engine/connect-engine.js';
 import { createHatchetAdapter } from '../src/engine/hatchet-adapter.js';
 import { RunLog } from '../src/runs/run-log.js';
 import { startGateway } from '../src/server/create-gateway.js';
@@ -49,7 +49,7 @@ const gateway = await startGateway({
   config,
   engine: createHatchetAdapter(engine.hatchet),
   logger: pino({ level: 'silent' }),
-  orderedRunFinish: ordersRunFinish(config.ENGINE_ORDERED_RUN_FINISH, engine.patches),
+  orderedFinish: ordersFinish(config.ENGINE_ORDERED_FINISH, engine.patches),
 });
 const url = gateway.url.replace(/^http/, 'ws');
 const trigger = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });

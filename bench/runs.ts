@@ -240,7 +240,7 @@ const engineLabel = engine.patches.length > 0 ? 'patched' : 'unpatched';
 if (engineLabel !== engineWanted) {
   process.stderr.write(`bench: RUNS_ENGINE=${engineWanted}, but the engine reports patches [${engine.patches}]\n`);
 }
-const orderedRunFinish = engine.patches.includes('ordered-run-finish');
+const orderedFinish = engine.patches.includes('ordered-finish');
 
 const plan: Array<{ r: number; mode: RunsMode; busy: boolean }> = [];
 for (const r of levels) for (const mode of modes) plan.push({ r, mode, busy: false });
@@ -254,7 +254,7 @@ const details: unknown[] = [];
 try {
   worker = await startRunsWorker(hatchet, slots);
   gateway = await startChildGateway({
-    env: { ...engine.clientEnv, LOG_LEVEL: 'warn', ENGINE_ORDERED_RUN_FINISH: orderedRunFinish ? 'true' : 'false' },
+    env: { ...engine.clientEnv, LOG_LEVEL: 'warn', ENGINE_ORDERED_FINISH: orderedFinish ? 'true' : 'false' },
     ...(profileDir ? { cpuProfileDir: profileDir } : {}),
   });
   const gw = gateway;
@@ -280,7 +280,7 @@ try {
       modes,
       chunks,
       intervalMs,
-      engine: { wanted: engineWanted, patches: engine.patches, orderedRunFinish },
+      engine: { wanted: engineWanted, patches: engine.patches, orderedFinish },
       busyR,
       sdkBaseline,
       workerSlots: slots,
@@ -474,7 +474,7 @@ async function runRow(bench: RowContext, r: number, mode: RunsMode, busy: boolea
     gate,
     chunks,
     intervalMs,
-    orderedRunFinish,
+    orderedFinish,
     triggerErrors: triggered.filter((t) => t.error).length,
     followersAttached: attached,
     followersError,

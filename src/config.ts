@@ -53,10 +53,11 @@ const schema = z.object({
    */
   STREAM_SETTLE_MS: z.coerce.number().int().nonnegative().default(1_500),
   /**
-   * Whether the engine delivers a run's finish only after the run's step events (the embedded sidecar's
-   * `ordered-run-finish` patch): `auto` asks the embedded sidecar, and is false with HATCHET_CLIENT_TOKEN.
+   * Whether the engine delivers a run's finish only after the run's step events, and a step's end after its
+   * chunks (the embedded sidecar's `ordered-finish` patch): `auto` asks the embedded sidecar, and is false
+   * with HATCHET_CLIENT_TOKEN.
    */
-  ENGINE_ORDERED_RUN_FINISH: z.enum(['auto', 'true', 'false']).default('auto'),
+  ENGINE_ORDERED_FINISH: z.enum(['auto', 'true', 'false']).default('auto'),
   /** How long a finished run's log stays in memory for late joiners and resumes (ms). */
   RUN_LOG_RETENTION_MS: z.coerce.number().int().positive().default(3_600_000),
   /** Per run: most events its log keeps; past it the oldest are dropped (their cursors expire). */

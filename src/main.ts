@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { startExampleWorker } from '../examples/workers/worker.js';
 import { loadConfig } from './config.js';
-import { connectEngine, ordersRunFinish } from './engine/connect-engine.js';
+import { connectEngine, ordersFinish } from './engine/connect-engine.js';
 import { removeEmbeddedConnection, writeEmbeddedConnection } from './engine/embedded-connection.js';
 import { createHatchetAdapter } from './engine/hatchet-adapter.js';
 import { startGateway } from './server/create-gateway.js';
@@ -27,15 +27,15 @@ const config = (() => {
 const logger = pino({ level: config.LOG_LEVEL });
 
 const engine = await connectEngine(config).catch(fail);
-const orderedRunFinish = ordersRunFinish(config.ENGINE_ORDERED_RUN_FINISH, engine.patches);
-logger.info({ mode: engine.mode, patches: engine.patches, orderedRunFinish }, 'engine connected');
+const orderedFinish = ordersFinish(config.ENGINE_ORDERED_FINISH, engine.patches);
+logger.info({ mode: engine.mode, patches: engine.patches, orderedFinish }, 'engine connected');
 if (engine.mode === 'embedded') await writeEmbeddedConnection(engine.hatchet);
 const worker = config.START_EXAMPLE_WORKER ? await startExampleWorker(engine.hatchet) : undefined;
 const gateway = await startGateway({
   config,
   engine: createHatchetAdapter(engine.hatchet),
   logger,
-  orderedRunFinish,
+  orderedFinish,
 }).catch(async (error: unknown) => {
   await worker?.stop();
   await engine.stop();

@@ -7,7 +7,7 @@
  */
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { connectEngine, ordersRunFinish } from '../../src/engine/connect-engine.js';
+import { connectEngine, ordersFinish } from '../../src/engine/connect-engine.js';
 import { createHatchetAdapter } from '../../src/engine/hatchet-adapter.js';
 import { startGateway } from '../../src/server/create-gateway.js';
 
@@ -21,7 +21,7 @@ const gateway = await startGateway({
   engine: createHatchetAdapter(engine.hatchet),
   logger: pino({ level: config.LOG_LEVEL }, pino.destination(2)),
   // the bench's engine is the embedded one, reached with a token: the bench says what it is
-  orderedRunFinish: ordersRunFinish(config.ENGINE_ORDERED_RUN_FINISH, engine.patches),
+  orderedFinish: ordersFinish(config.ENGINE_ORDERED_FINISH, engine.patches),
 });
 process.stdout.write(`${JSON.stringify({ benchGateway: { url: gateway.url, pid: process.pid } })}\n`);
 

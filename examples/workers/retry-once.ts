@@ -4,6 +4,7 @@
  * looks on the wire: each attempt's statuses and chunks carry its `attempt`.
  */
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
+import { lossless } from '../../src/worker/index.js';
 
 export function retryOnceWorkflow(hatchet: HatchetClient) {
   const workflow = hatchet.workflow({
@@ -14,13 +15,13 @@ export function retryOnceWorkflow(hatchet: HatchetClient) {
   workflow.task({
     name: 'attempt',
     retries: 1,
-    fn: async (_input, ctx) => {
-      const attempt = ctx.retryCount() + 1;
-      // plain ctx.putStream on purpose, without the worker kit: shows and tests the guide's uncounted path
-      await ctx.putStream(`attempt ${attempt} running\n`);
-      if (attempt === 1) throw new Error('first attempt fails on purpose');
-      return { attempt };
-    },
+    fn: (_input, ctx) =>
+      lossless(ctx, async () => {
+        const attempt = ctx.retryCount() + 1;
+        await ctx.putStream(`attempt ${attempt} running\n`);
+        if (attempt === 1) throw new Error('first attempt fails on purpose');
+        return { attempt };
+      }),
   });
 
   return workflow;

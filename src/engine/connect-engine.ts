@@ -114,9 +114,9 @@ export function sidecarPatches(binaryPath: string): string[] {
   }
 }
 
-/** Whether a run's finish comes after the run's step events, as configured or as the engine says. */
-export function ordersRunFinish(setting: 'auto' | 'true' | 'false', patches: readonly string[]): boolean {
-  return setting === 'auto' ? patches.includes('ordered-run-finish') : setting === 'true';
+/** Whether the engine's ends (a run's, a step's) come after the events before them, as configured or as the engine says. */
+export function ordersFinish(setting: 'auto' | 'true' | 'false', patches: readonly string[]): boolean {
+  return setting === 'auto' ? patches.includes('ordered-finish') : setting === 'true';
 }
 
 function message(error: unknown): string {

@@ -12,19 +12,22 @@
  *   engine announces no retry: see #retryStartedBy);
  * - stream chunks keep the engine's order, and a hole in the engine's per-step
  *   chunk index becomes an explicit StreamGap instead of silent loss;
- * - a counted stream (the worker kit's open and close frames) is checked
- *   against what the step says it sent: a lost tail becomes a counted
- *   StreamGap, and the step's end waits for the stream's close, so that its
- *   terminal status follows its last chunk;
+ * - a counted stream (the worker kit's close frame) is checked against what
+ *   the step says it sent: a lost tail becomes a counted StreamGap; when a
+ *   receipt announced chunks that have not arrived, the step's end waits for
+ *   them;
  * - the run's terminal status comes only from REST state, never from the
  *   listener alone: engine v0.105 also hangs up DAG listeners with a COMPLETED
  *   event when a DAG merely changes status.
  * No I/O, no clock, no SDK types.
  */
+
+import { encodeFileFrame, type FileFrameHeader } from '../frames/file-frame.js';
 import type { StreamTotals } from '../frames/stream-control.js';
 import { decodeStreamPayload } from '../frames/stream-payload.js';
 import type { EngineEvent, EngineTaskStatus, RunSnapshot, TaskSnapshot } from './engine-event.js';
 import {
+  type FileChunkBody,
   type Json,
   type RunEventBody,
   type RunStatus,
@@ -65,6 +68,17 @@ interface StepState {
   heldEnd: HeldEnd | null;
   /** When the step's receipt announced chunks that had not arrived (ms), or null. */
   expectedSince: number | null;
+  /** When the listener last delivered an event of this attempt (ms), or null. */
+  lastHeardAt: number | null;
+  /** The engine index of this attempt's last close frame, or null. */
+  closedAtIndex: number | null;
+  /**
+   * Chunks of the next attempt that arrived before this attempt's end: after
+   * a close frame, an index the attempt already used can only be a retry's
+   * (its indexes start again from 0), and the engine delivers a failed
+   * attempt's end and its retry's first chunks in any order.
+   */
+  nextAttempt: EngineEvent[];
 }
 
 interface HeldEnd {
@@ -73,6 +87,8 @@ interface HeldEnd {
   output?: Json;
   /** When the end was first held (ms), for the recorder's patience. */
   readonly since: number;
+  /** The listener delivered it (else REST): on an engine that orders a step's end after its chunks, nothing of the step follows. */
+  heard: boolean;
 }
 
 /** A step attempt whose counted stream has not closed: its close frame (or more chunks) may still come. */
@@ -87,6 +103,10 @@ export interface OpenStream {
   readonly expected: StreamTotals | null;
   /** Every chunk the receipt announces has arrived: only the close frame is missing. */
   readonly complete: boolean;
+  /** The listener delivered the step's end (not only REST). */
+  readonly endHeard: boolean;
+  /** When the listener last delivered an event of this step (ms), or null. */
+  readonly lastHeardAt: number | null;
 }
 
 const rank: Record<StepStatus, number> = {
@@ -163,12 +183,18 @@ export class RunTracker {
         case 'StepOutput':
           step.outputSent = true;
           break;
+        // the account goes on too, so that a close frame after the takeover counts what came before
         case 'StreamChunk':
+          step.nextChunkIndex++;
+          step.account.received(body.data);
+          break;
         case 'FileChunk':
           step.nextChunkIndex++;
+          step.account.received(encodeFileFrame(fileHeaderOf(body), body.data));
           break;
         case 'StreamGap':
           step.nextChunkIndex += body.missedChunks ?? 0;
+          step.account.missed(body.missedChunks ?? 0);
           break;
       }
     }
@@ -216,7 +242,11 @@ export class RunTracker {
     if (this.#finished || event.resourceType !== 'STEP_RUN') return [];
     const out: RunEventBody[] = this.flushStale(now);
     const attempt = event.retryCount === null ? this.#retryStartedBy(event) : event.retryCount + 1;
-    const step = this.#step(event.resourceId, attempt, out);
+    const known = this.#steps.get(event.resourceId);
+    // an earlier attempt's event, after REST showed the retry: nothing of it is said any more
+    if (attempt !== null && known && attempt < known.attempt) return out;
+    const step = this.#step(event.resourceId, attempt, out, now);
+    step.lastHeardAt = now;
     switch (event.eventType) {
       case 'STARTED':
         this.#advance(step, 'QUEUED', null, out);
@@ -226,16 +256,19 @@ export class RunTracker {
         this.#chunk(step, event, now, out);
         break;
       case 'COMPLETED':
-        this.#end(step, 'COMPLETED', null, now, out, parseJson(event.payload));
+        this.#end(step, 'COMPLETED', null, now, out, parseJson(event.payload), true);
         break;
       case 'FAILED':
-        this.#end(step, 'FAILED', errorMessage(event.payload), now, out);
+        this.#end(step, 'FAILED', errorMessage(event.payload), now, out, undefined, true);
+        // the retry's chunks that came first can go out now, under its number
+        if (step.nextAttempt.length > 0) this.#step(event.resourceId, step.attempt + 1, out, now);
         break;
       case 'CANCELLED':
         this.#advance(step, 'CANCELLED', null, out);
         break;
       case 'TIMED_OUT':
-        this.#end(step, 'TIMED_OUT', null, now, out);
+        this.#end(step, 'TIMED_OUT', null, now, out, undefined, true);
+        if (step.nextAttempt.length > 0) this.#step(event.resourceId, step.attempt + 1, out, now);
         break;
       case 'UNKNOWN':
         break;
@@ -276,12 +309,16 @@ export class RunTracker {
     return out;
   }
 
-  /** Step attempts whose counted stream has not closed while the step ended, or while its receipt says more is coming. */
+  /**
+   * Step attempts whose account is awaited: their end came while a doubt was
+   * pending (a close frame, or a receipt, may answer it), or their receipt
+   * announced chunks that have not all arrived.
+   */
   openStreams(): OpenStream[] {
     const open: OpenStream[] = [];
     for (const step of this.#steps.values()) {
       const since = step.heldEnd?.since ?? step.expectedSince;
-      if (!step.account.open || since === null) continue;
+      if (since === null || !(step.heldEnd || step.account.open)) continue;
       open.push({
         taskId: step.stepId,
         attempt: step.attempt,
@@ -289,6 +326,8 @@ export class RunTracker {
         receiptIndex: step.account.segmentsClosed,
         expected: step.account.expected,
         complete: step.account.complete,
+        endHeard: step.heldEnd?.heard ?? false,
+        lastHeardAt: step.lastHeardAt,
       });
     }
     return open;
@@ -334,7 +373,7 @@ export class RunTracker {
    */
   closeWithoutFrame(taskId: string, attempt: number, receipt: StreamTotals | null): RunEventBody[] {
     const step = this.#steps.get(taskId);
-    if (this.#finished || !step || step.attempt !== attempt || !step.account.open) return [];
+    if (this.#finished || !step || step.attempt !== attempt || !(step.account.open || step.heldEnd)) return [];
     const out: RunEventBody[] = [];
     this.#flushHeld(step, out);
     this.#closeStream(step, receipt ?? step.account.expected, out);
@@ -375,8 +414,8 @@ export class RunTracker {
     const out: RunEventBody[] = [];
     for (const step of this.#steps.values()) {
       this.#flushHeld(step, out);
-      // the recorder closes counted streams with their receipts before; this is the last resort
-      if (step.account.open) this.#closeStream(step, null, out);
+      // the recorder settles awaited accounts with their receipts before; this is the last resort
+      if (step.account.open || step.heldEnd) this.#closeStream(step, null, out);
       // `cutShort`: the listener was not heard out; a step whose end only REST
       // reported may have chunks that never arrived, unless its counted stream says none did
       if (cutShort && step.endedByRest && !step.doubtSaid && !step.account.accounted && step.status !== 'CANCELLED') {
@@ -410,7 +449,7 @@ export class RunTracker {
     return continues ? null : step.attempt + 1;
   }
 
-  #step(taskId: string, attempt: number | null, out: RunEventBody[]): StepState {
+  #step(taskId: string, attempt: number | null, out: RunEventBody[], now = 0): StepState {
     let step = this.#steps.get(taskId);
     if (!step) {
       step = {
@@ -429,6 +468,9 @@ export class RunTracker {
         account: new StreamAccount(),
         heldEnd: null,
         expectedSince: null,
+        lastHeardAt: null,
+        closedAtIndex: null,
+        nextAttempt: [],
       };
       this.#steps.set(taskId, step);
     }
@@ -438,7 +480,7 @@ export class RunTracker {
       // with its gaps, and its end if that waited for a close frame that did not come;
       // then the step starts over under the new attempt number
       this.#flushHeld(step, out);
-      if (step.account.open) this.#closeStream(step, null, out);
+      if (step.account.open || step.heldEnd) this.#closeStream(step, null, out);
       step.attempt = attempt;
       step.status = null;
       step.outputSent = false;
@@ -450,15 +492,24 @@ export class RunTracker {
       step.account = new StreamAccount();
       step.heldEnd = null;
       step.expectedSince = null;
+      step.lastHeardAt = null;
+      step.closedAtIndex = null;
+      const early = step.nextAttempt.splice(0);
+      for (const chunk of early) {
+        this.#advance(step, 'STARTED', null, out);
+        this.#chunk(step, chunk, now, out);
+      }
     }
     return step;
   }
 
   /**
    * A terminal status (and a COMPLETED step's output) from the listener or
-   * REST: said now, or, while the step's counted stream is open, held until
-   * it closes, so that the end follows the step's last chunk. CANCELLED is
-   * never held: a cancelled step may never close its stream.
+   * REST: said now, or held while something may still change what is said
+   * before it: a receipt announced chunks still on their way, or a doubt is
+   * pending that the step's close frame or receipt may answer (a silence
+   * is not a loss when the counts show nothing missing). CANCELLED is never
+   * held: a cancelled step may never close its stream.
    */
   #end(
     step: StepState,
@@ -467,10 +518,12 @@ export class RunTracker {
     now: number,
     out: RunEventBody[],
     output?: Json,
+    heard = false,
   ): void {
-    if (step.account.open) {
+    if (step.account.open || step.unsure) {
       if (step.status !== null && rank[step.status] >= rank[target]) return;
-      step.heldEnd ??= { status: target, error, since: now };
+      step.heldEnd ??= { status: target, error, since: now, heard };
+      step.heldEnd.heard ||= heard;
       if (output !== undefined && step.heldEnd.status === 'COMPLETED') step.heldEnd.output = output;
       // what the end implies (QUEUED, STARTED) can be said already
       this.#advance(step, 'STARTED', null, out);
@@ -516,7 +569,7 @@ export class RunTracker {
         });
         return;
       case 'unknown':
-        if (!step.doubtSaid) this.#sayDoubt(step, unsureReasons.noClose, out);
+        if (!step.doubtSaid) this.#sayDoubt(step, step.unsure ?? unsureReasons.noClose, out);
         step.unsure = null;
         return;
     }
@@ -572,7 +625,10 @@ export class RunTracker {
       this.#emitChunk(step, event, out);
       return;
     }
-    if (index < step.nextChunkIndex) return; // already delivered (re-attachment overlap)
+    if (index < step.nextChunkIndex) {
+      if (step.closedAtIndex !== null && index <= step.closedAtIndex) step.nextAttempt.push(event);
+      return; // else already delivered (a duplicate)
+    }
     if (index > step.nextChunkIndex) {
       step.held.set(index, event);
       step.heldSince ??= now;
@@ -622,12 +678,8 @@ export class RunTracker {
         step.account.received(event.payload);
         out.push({ kind: 'FileChunk', ...ref, ...decoded.header, data: decoded.data });
         break;
-      case 'open':
-        // a segment still open lost its close frame: nothing says what it sent
-        if (step.account.open) this.#closeStream(step, null, out);
-        step.account.opened();
-        break;
       case 'close':
+        step.closedAtIndex = event.eventIndex;
         this.#closeStream(step, decoded, out);
         break;
       case 'malformed':
@@ -700,4 +752,9 @@ function parseJson(payload: string): Json {
 
 function toJson(value: unknown): Json {
   return value === undefined ? null : (value as Json);
+}
+
+function fileHeaderOf(body: FileChunkBody): FileFrameHeader {
+  const { fileId, name, mimeType, index, count, size, sha256 } = body;
+  return { fileId, name, mimeType, index, count, size, sha256 };
 }

@@ -1,15 +1,17 @@
 /**
  * The account of one step attempt's stream against what the step says it
- * sent: the worker kit (src/worker/) brackets its chunks with an open and a
- * close frame (src/frames/stream-control.ts), and the close frame, or the
- * receipt the kit also writes to the task's log, carries the count, size and
- * digest of the chunks in between. Checking them is what turns a lost tail,
+ * sent: the worker kit (src/worker/) ends its chunks with a close frame
+ * (src/frames/stream-control.ts), and the close frame, or the receipt the kit
+ * also writes to the task's log, carries the count, size and digest of the
+ * chunks before it. Checking them is what turns a lost tail,
  * which no later chunk reveals, into a counted StreamGap. Pure: the tracker
  * feeds it and turns its verdicts into events.
  *
  * A step may stream several counted segments one after the other (each file
- * a step puts without the kit's task wrapper is one); chunks outside any
- * segment (plain `ctx.putStream`) count towards the next close, if any.
+ * a step puts without the kit's task wrapper is one): a close accounts for
+ * what arrived since the previous one. A segment is open (the step's end
+ * waits for its close) only when the step's receipt announced it before any
+ * of it arrived.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { StreamTotals } from '../frames/stream-control.js';
@@ -36,7 +38,7 @@ export class StreamAccount {
   /** What the step's receipt says the open segment holds, before its close frame came (if it comes). */
   #expected: StreamTotals | null = null;
 
-  /** A segment is open: the step's end waits for its close. */
+  /** A receipt announced a segment whose close has not come: the step's end waits for it. */
   get open(): boolean {
     return this.#open;
   }
@@ -68,13 +70,6 @@ export class StreamAccount {
    */
   expect(totals: StreamTotals): void {
     this.#expected = totals;
-    this.#open = true;
-    this.#accounted = false;
-  }
-
-  /** An open frame: a counted segment starts (what arrived before it was settled by its own close, if any). */
-  opened(): void {
-    this.#reset();
     this.#open = true;
     this.#accounted = false;
   }
@@ -114,12 +109,12 @@ export class StreamAccount {
     if (!totals) return { kind: 'unknown' };
     const got = this.#chunks + this.#missed;
     if (got < totals.chunks) return { kind: 'short', missed: totals.chunks - got, sent: totals.chunks };
-    // the digest covers every chunk: it can only be checked when none is missing
+    // the digest covers every chunk: it can only be checked when exactly those arrived (more arrive
+    // when a step mixed uncounted chunks in, or a recording taken over could not tell segments apart)
     const altered =
       this.#missed === 0 &&
-      (this.#chunks !== totals.chunks ||
-        this.#bytes !== totals.bytes ||
-        this.#hash.copy().digest('hex') !== totals.sha256);
+      this.#chunks === totals.chunks &&
+      (this.#bytes !== totals.bytes || this.#hash.copy().digest('hex') !== totals.sha256);
     return altered ? { kind: 'altered' } : { kind: 'whole' };
   }
 

@@ -1,17 +1,17 @@
 /**
- * The control frames of a counted stream: what the worker kit (src/worker/)
- * sends around a step's chunks so that the gateway knows what the step sent,
+ * The close frame of a counted stream: what the worker kit (src/worker/)
+ * sends after a step's chunks so that the gateway knows what the step sent,
  * and can say exactly what did not arrive instead of staying silent about a
  * lost tail.
  *
- *     "\u0000hatchet-stream/1\n" + JSON
+ *     "\u0000hatchet-stream/1\n" + {"kind":"close","chunks":N,"bytes":B,"sha256":H}
  *
- * - `{"kind":"open"}` is the first event of a counted stream: from it on, the
- *   gateway holds the step's end until the stream's close frame arrives.
- * - `{"kind":"close","chunks":N,"bytes":B,"sha256":H}` is its last event: N
- *   chunks (text or file frames) were written between the two, B bytes in all
- *   (UTF-8 of the payloads as sent), H the lower-case hex SHA-256 of their
- *   concatenation in index order.
+ * N chunks (text or file frames) were written since the stream began (or
+ * since the step's previous close frame), B bytes in all (UTF-8 of the
+ * payloads as sent), H the lower-case hex SHA-256 of their concatenation in
+ * index order. There is no open frame: it would take an index of the
+ * engine's per-step count, and a gap counted from that index would count it
+ * as a missed chunk.
  *
  * The close frame's numbers are also written to the task's log (one line, see
  * STREAM_RECEIPT_PREFIX) before the step returns: the engine keeps logs, not
@@ -32,14 +32,9 @@ export interface StreamTotals {
   readonly sha256: string;
 }
 
-export type StreamControl = { readonly kind: 'open' } | ({ readonly kind: 'close' } & StreamTotals);
+export type StreamControl = { readonly kind: 'close' } & StreamTotals;
 
 export type DecodedStreamControl = StreamControl | { readonly kind: 'malformed'; readonly reason: string };
-
-/** The frame that opens a counted stream. */
-export function encodeStreamOpen(): string {
-  return `${STREAM_CONTROL_PREFIX}${JSON.stringify({ kind: 'open' })}`;
-}
 
 /** The frame that closes a counted stream. */
 export function encodeStreamClose(totals: StreamTotals): string {
@@ -55,7 +50,6 @@ export function decodeStreamControl(payload: string): DecodedStreamControl {
     return { kind: 'malformed', reason: 'stream control frame is not JSON' };
   }
   const frame = raw as Record<string, unknown> | null;
-  if (frame?.['kind'] === 'open') return { kind: 'open' };
   if (frame?.['kind'] === 'close') {
     const totals = parseTotals(frame);
     return totals ? { kind: 'close', ...totals } : { kind: 'malformed', reason: 'stream close frame has bad totals' };

@@ -1,7 +1,7 @@
 /**
  * What one stream event of a step carries: text, a file chunk (file-frame.ts),
- * a counted stream's open or close frame (stream-control.ts), or a broken
- * frame. Pure and runtime-free.
+ * a counted stream's close frame (stream-control.ts), or a broken frame. Pure
+ * and runtime-free.
  */
 import { decodeFileFrame, FILE_FRAME_PREFIX, type FileFrameHeader } from './file-frame.js';
 import { decodeStreamControl, STREAM_CONTROL_PREFIX, type StreamTotals } from './stream-control.js';
@@ -9,7 +9,6 @@ import { decodeStreamControl, STREAM_CONTROL_PREFIX, type StreamTotals } from '.
 export type DecodedStreamPayload =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'file'; readonly header: FileFrameHeader; readonly data: string }
-  | { readonly kind: 'open' }
   | ({ readonly kind: 'close' } & StreamTotals)
   | { readonly kind: 'malformed'; readonly reason: string };
 

@@ -7,7 +7,7 @@
  * The evidence, strongest first:
  * - no listener is attached: nothing more can arrive;
  * - the engine's run-level event arrived and the engine orders it after the
- *   run's step events (our sidecar's ordered-run-finish patch), or every step
+ *   run's step events (our sidecar's ordered-finish patch), or every step
  *   streamed through the worker kit and its close frame arrived: the log is
  *   complete;
  * - otherwise, silence: the listener delivered nothing of the run for
@@ -33,7 +33,7 @@ export interface FinishFacts {
   /** The engine sent a run-level event (its finish) since REST last showed the run running. */
   readonly sawRunEvent: boolean;
   /** The engine delivers a run's finish after the run's step events. */
-  readonly orderedRunFinish: boolean;
+  readonly orderedFinish: boolean;
   /** Every step's counted stream was closed and checked. */
   readonly accounted: boolean;
   readonly listenerAttached: boolean;
@@ -55,11 +55,11 @@ export function decideFinish(facts: FinishFacts): FinishDecision {
   // a FAILED that has not stood for settleMs may be the gap before a retry starts
   const failureStood = facts.failedSince === null || now - facts.failedSince >= settleMs;
   if (!failureStood) return { canFinish: false, cutShort: false };
-  const heardOut = !facts.listenerAttached || (facts.sawRunEvent && (facts.orderedRunFinish || facts.accounted));
+  const heardOut = !facts.listenerAttached || (facts.sawRunEvent && (facts.orderedFinish || facts.accounted));
   if (heardOut) return { canFinish: true, cutShort: false, by: 'heard' };
   const sinceTerminal = now - facts.terminalSince;
   const quiet = now - facts.lastEventAt >= settleMs;
-  const silenceCounts = !facts.orderedRunFinish || facts.runEventMayBeLost;
+  const silenceCounts = !facts.orderedFinish || facts.runEventMayBeLost;
   const settled = silenceCounts && sinceTerminal >= settleMs && quiet;
   const cappedOut = sinceTerminal >= settleMs * CAP_SETTLE_PERIODS;
   if (cappedOut) return { canFinish: true, cutShort: true, by: 'cap' };
@@ -76,8 +76,11 @@ export interface OpenStreamFacts {
   readonly complete: boolean;
   /** Its chunks are announced by a receipt, not yet arrived. */
   readonly expected: boolean;
+  /** The listener delivered the step's end. */
+  readonly endHeard: boolean;
+  /** When the listener last delivered an event of the step (ms). */
   readonly lastEventAt: number;
-  readonly orderedRunFinish: boolean;
+  readonly orderedFinish: boolean;
   /** The engine's run-level event arrived. */
   readonly sawRunEvent: boolean;
   readonly runEventMayBeLost: boolean;
@@ -86,19 +89,20 @@ export interface OpenStreamFacts {
 }
 
 /**
- * Whether to stop waiting for a counted stream's close frame and settle it
- * with the step's receipt: its chunks all arrived; the run is over; on an
- * engine that orders its finish, the run-level event came (after everything
- * before it); elsewhere silence for settleMs (10 times that while a receipt
- * says chunks are still on their way); at the latest at the cap.
+ * Whether to stop waiting for a step's account (its close frame, the chunks
+ * its receipt announced) and settle it with the step's receipt: its chunks
+ * all arrived; the run is over; on an engine that orders ends after the
+ * events before them, the step's end (or the run's finish) came from the
+ * listener; elsewhere the step's silence for settleMs (10 times that while a
+ * receipt says chunks are still on their way); at the latest at the cap.
  */
 export function settleOpenStream(facts: OpenStreamFacts): boolean {
   const { now, settleMs } = facts;
   if (facts.complete || facts.runOver) return true;
-  if (facts.orderedRunFinish && facts.sawRunEvent) return true;
+  if (facts.orderedFinish && (facts.sawRunEvent || (facts.endHeard && !facts.expected))) return true;
   const waited = now - facts.since;
   if (waited >= settleMs * CAP_SETTLE_PERIODS) return true;
-  if (facts.orderedRunFinish && !facts.runEventMayBeLost) return false;
+  if (facts.orderedFinish && !facts.runEventMayBeLost) return false;
   const patience = facts.expected ? settleMs * 10 : settleMs;
   return waited >= patience && now - facts.lastEventAt >= patience;
 }

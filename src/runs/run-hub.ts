@@ -28,6 +28,8 @@ export const CORRELATION_KEY = 'hatchet-gateway-follow';
 interface Triggered {
   readonly tap: RunTap;
   readonly metadata: { readonly key: string; readonly value: string };
+  /** The tap's listener was not yet confirmed when the run was triggered (see RunTap.confirmed). */
+  readonly unconfirmed: boolean;
 }
 
 export interface RunHubOptions extends Omit<RecorderOptions, 'logger'> {
@@ -114,13 +116,14 @@ export class RunHub {
     this.#tap ??= new RunTap(this.source, this.logger, this.options.tap);
     const tap = this.#tap;
     await tap.ready();
+    const unconfirmed = !tap.confirmed;
     const correlation = { key: CORRELATION_KEY, value: randomUUID() };
     const runId = await trigger({ [correlation.key]: correlation.value, [tap.metadata.key]: tap.metadata.value });
     // the run exists now: its id is the answer even if shutdown began meanwhile
     if (!this.#closed) {
       // with a shared log, win the run's lease before anyone else can know the run id:
       // the replica that listened from before the trigger must be the one that records
-      await this.record(runId, { tap, metadata: correlation }).joined;
+      await this.record(runId, { tap, metadata: correlation, unconfirmed }).joined;
     }
     return runId;
   }
@@ -181,7 +184,7 @@ export class RunHub {
         await entry.mirror.close();
         return;
       }
-      if (!log.complete) await this.#takeOver(entry, store, triggered?.tap);
+      if (!log.complete) await this.#takeOver(entry, store, triggered);
       joined();
       if (entry.recorder) return await entry.recorder.ready();
       if (log.lastSeq === 0) {
@@ -195,7 +198,7 @@ export class RunHub {
   }
 
   /** Tries to become the run's recorder: wins its lease, or leaves it to the replica that holds it. */
-  async #takeOver(entry: Entry, store: SharedRunStore, tap?: RunTap): Promise<void> {
+  async #takeOver(entry: Entry, store: SharedRunStore, triggered?: Triggered): Promise<void> {
     const log = entry.log;
     if (!log || entry.recorder || entry.claiming || entry.gone || log.complete || this.#closed) return;
     entry.claiming = true;
@@ -212,7 +215,8 @@ export class RunHub {
       }
       // a run a gateway triggered is a takeover here even with nothing logged yet: its
       // recorder (the triggering replica) stopped before storing anything
-      const takingOver = log.lastSeq > 0 || (entry.correlation !== null && entry.correlation !== undefined && !tap);
+      const takingOver =
+        log.lastSeq > 0 || (entry.correlation !== null && entry.correlation !== undefined && !triggered);
       const resumeFrom = takingOver ? await store.bodies(entry.runId) : undefined;
       if (entry.gone || this.#closed) {
         await held.release();
@@ -224,7 +228,9 @@ export class RunHub {
         writer,
         this.source,
         { ...this.options, logger: this.logger },
-        metadata ? { ...(tap ? { tap } : {}), metadata } : undefined,
+        metadata
+          ? { ...(triggered ? { tap: triggered.tap, unconfirmed: triggered.unconfirmed } : {}), metadata }
+          : undefined,
         resumeFrom,
       );
       entry.recorder = recorder;

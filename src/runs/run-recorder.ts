@@ -37,6 +37,8 @@ export interface RunLogSink {
 export interface Correlation {
   /** The process's one listener for the runs it triggers, attached before the trigger (only on the replica that triggered). */
   readonly tap?: RunTap;
+  /** The tap's listener was not confirmed at the trigger: the engine may have missed the run's first events. */
+  readonly unconfirmed?: boolean;
   /** The metadata pair the run was triggered with; listeners by it start at once. */
   readonly metadata: { readonly key: string; readonly value: string };
 }
@@ -52,10 +54,10 @@ export interface RecorderOptions {
   readonly nameWaitMs: number;
   /**
    * The engine delivers a run's finish only after the run's step events (our
-   * sidecar's ordered-run-finish patch): the run-level event is then the end
+   * sidecar's ordered-finish patch): the run-level event is then the end
    * of every stream of the run. Hatchet's own engine does not promise it.
    */
-  readonly orderedRunFinish: boolean;
+  readonly orderedFinish: boolean;
   readonly logger: Logger;
 }
 
@@ -84,7 +86,9 @@ export class RunRecorder {
   #runEventMayBeLost = false;
   /** The last REST state read, and when: waiting for a finished run's last events needs no new read each time. */
   #lastSnapshot: RunSnapshot | null = null;
+  /** When the REST state last used was read (ms): an older read (the lookup's, read before others) says nothing new. */
   #lastSnapshotAt = 0;
+  readonly #createdAt = Date.now();
   /** Step attempts whose receipts were read already (`taskId:attempt`). */
   readonly #receiptsRead = new Set<string>();
   /** Ends the loop's current wait early: the engine's run-level event asks for REST at once. */
@@ -121,6 +125,8 @@ export class RunRecorder {
     this.#resumed = resumeFrom !== undefined;
     if (resumeFrom) this.#tracker.resume(resumeFrom);
     this.#tap = correlated?.tap;
+    // the engine may not have listened yet when the run began: its end may be lost as well
+    this.#runEventMayBeLost = correlated?.unconfirmed === true;
     this.#target = correlated ? { metadata: correlated.metadata } : { runId: log.runId };
     this.#correlated = correlated !== undefined;
     this.#ready = lookupRun(source, log.runId, options.lookupTimeoutMs, this.#abort.signal);
@@ -167,7 +173,7 @@ export class RunRecorder {
     if (this.#resumed) this.#tracker.markUnsure(first, unsureReasons.takeover);
     // a run triggered elsewhere: what its steps streamed before this moment is gone
     else if (!this.#correlated) this.#tracker.markUnsure(first, unsureReasons.lateStart);
-    await this.#serial(() => this.#reconcile(first));
+    await this.#serial(() => this.#reconcile(first, this.#createdAt));
     while (!this.#stopped) {
       await this.#nap(this.#tickMs());
       if (this.#stopped) break;
@@ -175,7 +181,9 @@ export class RunRecorder {
       // a finished run's last events are awaited on the REST state already read; it is read
       // again now and then, since a FAILED run may yet retry
       const fresh = !snapshot || Date.now() - this.#lastSnapshotAt >= this.#restIntervalMs();
-      await this.#serial(() => (fresh || !snapshot ? this.#reconcileFromEngine() : this.#reconcile(snapshot)));
+      await this.#serial(() =>
+        fresh || !snapshot ? this.#reconcileFromEngine() : this.#reconcile(snapshot, this.#lastSnapshotAt),
+      );
     }
     this.#abort.abort(); // ends the listener once the log is complete
     await listening;
@@ -303,21 +311,30 @@ export class RunRecorder {
 
   /** `unsure`: no listener was attached for a while; steps that ran meanwhile may have lost chunks. */
   async #reconcileFromEngine(unsure?: string): Promise<void> {
+    const readAt = Date.now();
     const snapshot = await this.source.snapshot(this.runId);
     if (!snapshot) return;
-    this.#lastSnapshot = snapshot;
-    this.#lastSnapshotAt = Date.now();
+    // still running after the tap's listener was confirmed: its end will be published while the
+    // engine listens, so it is not lost (the doubt of a re-attachment is about what came before)
+    const confirmedAt = this.#tap?.confirmedAt ?? null;
+    if (!unsure && !isTerminal(snapshot) && confirmedAt !== null && confirmedAt <= readAt) {
+      this.#runEventMayBeLost = false;
+    }
+
     if (unsure) {
       this.#tracker.markUnsure(snapshot, unsure, true);
       // the engine may have published the run's end before it took the new listener in (nothing
       // tells when it did): the run's end may be lost, and silence decides
       this.#runEventMayBeLost = true;
     }
-    await this.#reconcile(snapshot);
+    await this.#reconcile(snapshot, readAt);
   }
 
-  async #reconcile(snapshot: RunSnapshot): Promise<void> {
-    if (this.#tracker.finished) return;
+  /** `readAt`: when the snapshot was read; one read before the last one used is stale (a run seems to run again). */
+  async #reconcile(snapshot: RunSnapshot, readAt: number): Promise<void> {
+    if (this.#tracker.finished || readAt < this.#lastSnapshotAt) return;
+    this.#lastSnapshot = snapshot;
+    this.#lastSnapshotAt = readAt;
     const now = Date.now();
     if (isTerminal(snapshot)) this.#runTerminalSince ??= now;
     else if (this.#runTerminalSince !== null) {
@@ -341,11 +358,26 @@ export class RunRecorder {
       failedSince: this.#failedSince,
       lastEventAt: this.#lastEventAt,
       sawRunEvent,
-      orderedRunFinish: this.options.orderedRunFinish,
+      orderedFinish: this.options.orderedFinish,
       accounted: this.#tracker.accountedFor(snapshot),
       listenerAttached: this.#listenerAttached,
       runEventMayBeLost: this.#runEventMayBeLost,
     });
+    if (!decision.canFinish && this.#runTerminalSince !== null && now - this.#runTerminalSince > 5_000) {
+      this.options.logger.debug(
+        {
+          runId: this.runId,
+          runEvent: this.#runEvent,
+          heard: this.#heard,
+          status: snapshot.status,
+          mayBeLost: this.#runEventMayBeLost,
+          attached: this.#listenerAttached,
+          quietMs: now - this.#lastEventAt,
+          open: this.#tracker.openStreams(),
+        },
+        'waiting for the end of a finished run',
+      );
+    }
     const settledTask = (task: TaskSnapshot): boolean => {
       if (decision.canFinish || !this.#listenerAttached) return true;
       const seen = this.#terminalSeen.get(task.taskId) ?? now;
@@ -358,11 +390,7 @@ export class RunRecorder {
     // Silence is no proof on an engine that may deliver a run's end before its
     // chunks: a step of which nothing counted arrived may have a receipt that
     // says its chunks are on their way; then they are awaited.
-    if (
-      decision.by === 'silence' &&
-      !this.options.orderedRunFinish &&
-      (await this.#expectUnheardStreams(snapshot, now))
-    ) {
+    if (decision.by === 'silence' && !this.options.orderedFinish && (await this.#expectUnheardStreams(snapshot, now))) {
       decision = { canFinish: false, cutShort: false };
     }
     await this.#settleOpenStreams(now, decision.canFinish, sawRunEvent);
@@ -407,8 +435,9 @@ export class RunRecorder {
         since: open.since,
         complete: open.complete,
         expected: open.expected !== null,
-        lastEventAt: this.#lastEventAt,
-        orderedRunFinish: this.options.orderedRunFinish,
+        endHeard: open.endHeard,
+        lastEventAt: open.lastHeardAt ?? open.since,
+        orderedFinish: this.options.orderedFinish,
         sawRunEvent,
         runEventMayBeLost: this.#runEventMayBeLost,
         runOver,

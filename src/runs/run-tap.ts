@@ -51,6 +51,8 @@ export class RunTap {
   readonly #done = new Set<string>();
   readonly #abort = new AbortController();
   #attached = false;
+  /** When the first event arrived since the listener last attached (the engine surely listens since), or null. */
+  #confirmedAt: number | null = null;
   #waiters: Array<() => void> = [];
   readonly #loop: Promise<void>;
 
@@ -60,6 +62,21 @@ export class RunTap {
     private readonly options: RunTapOptions,
   ) {
     this.#loop = this.#listen();
+  }
+
+  /**
+   * Whether the engine surely took the current listener in: nothing tells
+   * when it registers a subscription, so this is known from the first event
+   * after an attachment. A run triggered before may have events published
+   * before the engine listened.
+   */
+  get confirmed(): boolean {
+    return this.confirmedAt !== null;
+  }
+
+  /** Since when the current listener is confirmed (ms), or null (see confirmed). */
+  get confirmedAt(): number | null {
+    return this.#attached ? this.#confirmedAt : null;
   }
 
   /** 1 while the tap's engine listener is attached, else 0. */
@@ -143,12 +160,14 @@ export class RunTap {
       first.catch(() => {}); // awaited below; a failure before that is not unhandled
       await new Promise((resolve) => setImmediate(resolve));
       this.#attached = true;
+      this.#confirmedAt = null;
       for (const waiter of this.#waiters.splice(0)) waiter();
       let received = 0;
       try {
         for (let next = await first; !next.done; next = await stream.next()) {
           received++;
           failures = 0;
+          this.#confirmedAt ??= Date.now();
           this.#route(next.value);
         }
         // an engine that ends the listener at once, again and again, gets the same patience as one that fails

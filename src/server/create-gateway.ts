@@ -61,17 +61,12 @@ export interface GatewayDependencies {
   readonly config: GatewayConfig;
   readonly engine: RunSource & WorkflowGateway;
   readonly logger: Logger;
-  /** The engine delivers a run's finish only after the run's step events (see ordersRunFinish). */
-  readonly orderedRunFinish: boolean;
+  /** The engine delivers a run's finish only after the run's step events (see ordersFinish). */
+  readonly orderedFinish: boolean;
 }
 
 /** Starts the gateway and resolves once it listens. */
-export async function startGateway({
-  config,
-  engine,
-  logger,
-  orderedRunFinish,
-}: GatewayDependencies): Promise<Gateway> {
+export async function startGateway({ config, engine, logger, orderedFinish }: GatewayDependencies): Promise<Gateway> {
   const auth = createGatewayAuth(config, logger);
   const store = config.REDIS_URL
     ? await connectRedisRunStore({
@@ -90,7 +85,7 @@ export async function startGateway({
       settleMs: config.STREAM_SETTLE_MS,
       lookupTimeoutMs: config.RUN_LOOKUP_TIMEOUT_MS,
       nameWaitMs: 5_000,
-      orderedRunFinish,
+      orderedFinish,
       // events of a run whose trigger has not answered yet (or of its child runs, which the tap hears too)
       tap: { pendingMs: 30_000, maxPendingEvents: 10_000 },
       retentionMs: config.RUN_LOG_RETENTION_MS,

@@ -1,20 +1,15 @@
 /**
  * A step's stream, written so that nothing is lost silently: every event is
  * acknowledged by the engine (retried while the engine says "later"), and the
- * stream is framed by an open and a close frame (src/frames/stream-control.ts)
- * whose totals let the gateway count what did not arrive. The close frame's
- * totals are also written to the task's log, which the engine keeps.
+ * stream ends with a close frame (src/frames/stream-control.ts) whose totals
+ * let the gateway count what did not arrive. The close frame's totals are
+ * also written to the task's log, which the engine keeps.
  *
  * A chunk the engine still refuses after the retries is given up, counted
  * all the same and reported (onGiveUp): it never makes the step fail.
  */
 import { createHash } from 'node:crypto';
-import {
-  encodeStreamClose,
-  encodeStreamOpen,
-  encodeStreamReceipt,
-  type StreamTotals,
-} from '../frames/stream-control.js';
+import { encodeStreamClose, encodeStreamReceipt, type StreamTotals } from '../frames/stream-control.js';
 import { type RetryPolicy, retryEngineCall } from './retry-engine-call.js';
 import { createSendWindow } from './send-window.js';
 import { MIN_SPLIT_BYTES, splitUtf8 } from './split-utf8.js';
@@ -88,8 +83,9 @@ const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Opens a counted stream on a step's context. Nothing is sent before the
- * first write, which the open frame precedes. Event indexes come from the
- * context's own counter, so they start at 0 for a fresh step.
+ * first write, and nothing at all for a stream never written to. Event
+ * indexes come from the context's own counter, so they start at 0 for a
+ * fresh step.
  */
 export function openCountedStream(ctx: StepStreamContext, options: CountedStreamOptions = {}): CountedStream {
   const maxInFlight = checkedInteger('maxInFlight', options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, 1);
@@ -111,7 +107,7 @@ export function openCountedStream(ctx: StepStreamContext, options: CountedStream
   const hash = createHash('sha256');
   let chunks = 0;
   let bytes = 0;
-  let opened = false;
+  let written = false;
   let closing: Promise<StreamTotals | undefined> | undefined;
 
   const send = async (eventIndex: number, message: Uint8Array, createdAt: Date): Promise<void> => {
@@ -133,7 +129,7 @@ export function openCountedStream(ctx: StepStreamContext, options: CountedStream
   };
 
   const finish = async (): Promise<StreamTotals | undefined> => {
-    if (!opened) return undefined;
+    if (!written) return undefined;
     await window.drained();
     const totals: StreamTotals = { chunks, bytes, sha256: hash.digest('hex') };
     await send(ctx.streamIndex++, encoder.encode(encodeStreamClose(totals)), new Date());
@@ -163,10 +159,7 @@ export function openCountedStream(ctx: StepStreamContext, options: CountedStream
     write(data) {
       if (closing) return Promise.reject(new Error('the counted stream is closed'));
       const utf8 = encoder.encode(typeof data === 'string' ? data : decoder.decode(data));
-      if (!opened) {
-        opened = true;
-        void enqueue(encoder.encode(encodeStreamOpen()));
-      }
+      written = true;
       let accepted = Promise.resolve();
       for (const piece of splitUtf8(utf8, maxPayloadBytes)) {
         chunks++;

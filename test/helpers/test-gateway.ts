@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { type Config, loadConfig } from '../../src/config.js';
-import { ordersRunFinish } from '../../src/engine/connect-engine.js';
+import { ordersFinish } from '../../src/engine/connect-engine.js';
 import { createHatchetAdapter } from '../../src/engine/hatchet-adapter.js';
 import type { RunSource, WorkflowGateway } from '../../src/runs/run-source.js';
 import { type Gateway, startGateway } from '../../src/server/create-gateway.js';
@@ -51,7 +51,7 @@ export async function startTestGateway(
     engine: wrap(createHatchetAdapter(hatchet)),
     // TEST_LOG_LEVEL=debug shows what a test's gateway logs (on stderr)
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }, pino.destination(2)),
-    orderedRunFinish: ordersRunFinish(config.ENGINE_ORDERED_RUN_FINISH, inject('engine').patches),
+    orderedFinish: ordersFinish(config.ENGINE_ORDERED_FINISH, inject('engine').patches),
   });
   disposers.push(() => gateway.stop());
   return { ...gateway, stop: gateway.stop, hatchet, wsUrl: gateway.url.replace(/^http/, 'ws') };

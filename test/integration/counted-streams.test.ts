@@ -19,7 +19,7 @@ import {
   wsClient,
 } from '../helpers/test-gateway.js';
 
-const patched = inject('engine').patches.includes('ordered-run-finish');
+const patched = inject('engine').patches.includes('ordered-finish');
 
 let gateway: TestGateway;
 

@@ -4,12 +4,14 @@
  * RECORD_FIXTURES=1 (`npm run fixtures:record`) written to test/fixtures/ so the
  * pure mapping is unit-tested on real engine data.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { HatchetClient } from '@hatchet-dev/typescript-sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHatchetAdapter, type RawRunDetails } from '../../src/engine/hatchet-adapter.js';
 import type { EngineEvent } from '../../src/events/engine-event.js';
+import { encodeStreamClose } from '../../src/frames/stream-control.js';
+import { decodeStreamPayload } from '../../src/frames/stream-payload.js';
 import { engineClient } from '../helpers/test-gateway.js';
 
 let hatchet: HatchetClient;
@@ -79,12 +81,22 @@ function stepEvents(r: Recording, type: string): EngineEvent[] {
 }
 
 describe('the engine listener (raw, no gateway)', () => {
-  it('should give stream-text a task STARTED, its chunks with consecutive indexes, then COMPLETED with the output', async () => {
+  it("should give stream-text a task STARTED, its chunks and the worker kit's close frame with consecutive indexes, then COMPLETED with the output", async () => {
     const r = await record('stream-text', { text: 'abcdefghij', chunkSize: 3, delayMs: 20 });
     expect(stepEvents(r, 'STARTED')).toHaveLength(1);
     const chunks = stepEvents(r, 'STREAM');
-    expect(chunks.map((c) => c.payload)).toEqual(['abc', 'def', 'ghi', 'j']);
-    expect(chunks.map((c) => c.eventIndex)).toEqual([0, 1, 2, 3]);
+    expect(chunks.map((c) => c.payload)).toEqual([
+      'abc',
+      'def',
+      'ghi',
+      'j',
+      encodeStreamClose({
+        chunks: 4,
+        bytes: 10,
+        sha256: createHash('sha256').update('abcdefghij').digest('hex'),
+      }),
+    ]);
+    expect(chunks.map((c) => c.eventIndex)).toEqual([0, 1, 2, 3, 4]);
     const completed = stepEvents(r, 'COMPLETED');
     expect(completed).toHaveLength(1);
     expect(JSON.parse(completed[0]?.payload ?? '')).toEqual({ length: 10, chunks: 4 });
@@ -133,19 +145,24 @@ describe('the engine listener (raw, no gateway)', () => {
     );
     expect(r.details.run.status).toBe('COMPLETED');
     // every chunk that came has index 0 and no retry count, in attempt order (one may fall in
-    // a re-attach gap on a loaded machine; the fixture recorder keeps a run where both came)
-    const chunks = stepEvents(r, 'STREAM');
+    // a re-attach gap on a loaded machine; the fixture recorder keeps a run where both came);
+    // each attempt's stream ends with the worker kit's close frame, at index 1
+    const stream = stepEvents(r, 'STREAM');
+    const closes = stream.filter((e) => decodeStreamPayload(e.payload).kind === 'close');
+    for (const close of closes) expect([close.eventIndex, close.retryCount]).toEqual([1, null]);
+    const chunks = stream.filter((e) => !closes.includes(e));
     const payloads = chunks.map((e) => e.payload);
     expect(payloads).toEqual(['attempt 1 running\n', 'attempt 2 running\n'].filter((p) => payloads.includes(p)));
     expect(chunks.length).toBeGreaterThanOrEqual(1);
     for (const chunk of chunks) expect([chunk.eventIndex, chunk.retryCount]).toEqual([0, null]);
   });
 
-  it('should give stream-file framed chunks as STREAM events', async () => {
+  it("should give stream-file framed chunks as STREAM events, then the counted stream's close frame", async () => {
     const r = await record('stream-file', { sizeBytes: 5000, seed: 7 });
     const chunks = stepEvents(r, 'STREAM');
-    expect(chunks).toHaveLength(3);
-    expect(chunks.every((c) => c.payload.startsWith('\u0000hatchet-file/1\n'))).toBe(true);
+    expect(chunks).toHaveLength(4);
+    expect(chunks.slice(0, 3).every((c) => c.payload.startsWith('\u0000hatchet-file/1\n'))).toBe(true);
+    expect(decodeStreamPayload(chunks[3]?.payload ?? '')).toMatchObject({ kind: 'close', chunks: 3 });
     expect(r.details.run.status).toBe('COMPLETED');
   });
 });

@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHatchetAdapter } from '../../src/engine/hatchet-adapter.js';
+import { STREAM_CONTROL_PREFIX } from '../../src/frames/stream-control.js';
 import { decodeCursor } from '../../src/runs/cursor.js';
 import { until } from '../helpers/faults/dedicated-engine.js';
 import { type MemorySample, mb, measureAfterGc } from '../helpers/faults/process-memory.js';
@@ -287,7 +288,9 @@ async function triggerWatched(
   const upstream = (async () => {
     try {
       for await (const event of engine.listen({ metadata: probe }, abort.signal)) {
-        if (event.eventType === 'STREAM' && event.eventIndex !== null) indexes.add(event.eventIndex);
+        // the worker kit's close frame is not a chunk a client sees
+        const chunk = event.eventType === 'STREAM' && !event.payload.startsWith(STREAM_CONTROL_PREFIX);
+        if (chunk && event.eventIndex !== null) indexes.add(event.eventIndex);
         if (event.hangup) break;
       }
     } catch {

@@ -84,7 +84,6 @@ function stepContext(engine: StreamTransport, streamIndex = 0): StepStreamContex
 const fast: CountedStreamOptions = { minBackoffMs: 1, maxBackoffMs: 2 };
 
 const text = (value: string): DecodedStreamPayload => ({ kind: 'text', text: value });
-const open: DecodedStreamPayload = { kind: 'open' };
 const closed = (totals: StreamTotals): DecodedStreamPayload => ({ kind: 'close', ...totals });
 
 /** Lets pending promise callbacks and I/O callbacks run. */
@@ -95,7 +94,7 @@ afterEach(() => {
 });
 
 describe('a counted stream', () => {
-  it('should send the open frame first, the chunks from index 1 on, and the close frame with their totals last', async () => {
+  it('should send the chunks from index 0 on, and the close frame with their totals right after the last one', async () => {
     const engine = new FakeEngine();
     const stream = openCountedStream(stepContext(engine), fast);
     await stream.write('a');
@@ -104,17 +103,16 @@ describe('a counted stream', () => {
     const totals = await stream.close();
     expect(totals).toEqual({ chunks: 3, bytes: 6, sha256: sha256Of('abbccc') });
     expect(engine.received()).toEqual([
-      [0, open],
-      [1, text('a')],
-      [2, text('bb')],
-      [3, text('ccc')],
-      [4, closed({ chunks: 3, bytes: 6, sha256: sha256Of('abbccc') })],
+      [0, text('a')],
+      [1, text('bb')],
+      [2, text('ccc')],
+      [3, closed({ chunks: 3, bytes: 6, sha256: sha256Of('abbccc') })],
     ]);
   });
 
   it('should write the totals to the task log as the receipt, after the close frame was acknowledged', async () => {
     const engine = new FakeEngine(undefined, () => {
-      expect(engine.acked.size).toBe(3);
+      expect(engine.acked.size).toBe(2);
     });
     const stream = openCountedStream(stepContext(engine), fast);
     await stream.write('hello');
@@ -140,7 +138,6 @@ describe('a counted stream', () => {
     expect(requests.map((r) => [r.taskRunExternalId, r.metadata, r.eventIndex, r.createdAt instanceof Date])).toEqual([
       ['task-run-1', '', 0, true],
       ['task-run-1', '', 1, true],
-      ['task-run-1', '', 2, true],
     ]);
   });
 
@@ -176,8 +173,8 @@ describe('a counted stream', () => {
     const stream = openCountedStream(ctx, fast);
     await stream.write('late');
     await stream.close();
-    expect(engine.received().map(([index]) => index)).toEqual([3, 4, 5]);
-    expect(ctx.streamIndex).toBe(6);
+    expect(engine.received().map(([index]) => index)).toEqual([3, 4]);
+    expect(ctx.streamIndex).toBe(5);
   });
 
   it('should resolve the same totals on every close, and send one close frame', async () => {
@@ -249,7 +246,7 @@ describe('a counted stream splitting long chunks', () => {
           const totals = await stream.close();
           const pieces = [...engine.acked.entries()]
             .sort(([a], [b]) => a - b)
-            .slice(1, -1)
+            .slice(0, -1)
             .map(([, payload]) => payload);
           expect(pieces.join('')).toBe(s);
           for (const piece of pieces) expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(max);
@@ -278,22 +275,22 @@ describe('a counted stream under backpressure', () => {
     const stream = openCountedStream(stepContext(engine), { ...fast, maxInFlight: 2 });
     const accepted: string[] = [];
     const write = (value: string) => stream.write(value).then(() => void accepted.push(value));
-    const writes = [write('a'), write('b'), write('c')];
+    const writes = [write('a'), write('b'), write('c'), write('d')];
     await settle();
-    // the open frame and 'a' fill the window
+    // 'a' and 'b' fill the window
     expect(engine.outstanding).toBe(2);
-    expect(accepted).toEqual(['a']);
-    await ackOne();
     expect(accepted).toEqual(['a', 'b']);
-    expect(engine.outstanding).toBe(2);
     await ackOne();
     expect(accepted).toEqual(['a', 'b', 'c']);
+    expect(engine.outstanding).toBe(2);
+    await ackOne();
+    expect(accepted).toEqual(['a', 'b', 'c', 'd']);
     await Promise.all(writes);
     const closing = stream.close();
     while (held.length > 0 || engine.acked.size < 5) await ackOne();
-    expect(await closing).toMatchObject({ chunks: 3 });
+    expect(await closing).toMatchObject({ chunks: 4 });
     expect(engine.maxOutstanding).toBe(2);
-    expect(engine.texts()).toEqual(['a', 'b', 'c']);
+    expect(engine.texts()).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('should start the events in index order, whatever order their acknowledgements come in', async () => {
@@ -307,14 +304,14 @@ describe('a counted stream under backpressure', () => {
     const writes = ['a', 'b', 'c', 'd', 'e'].map((value) => stream.write(value));
     await settle();
     // acknowledge the newest first
-    while (engine.acked.size < 6) {
+    while (engine.acked.size < 5) {
       held.pop()?.();
       await settle();
     }
     await Promise.all(writes);
-    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
     const closing = stream.close();
-    while (engine.acked.size < 7) {
+    while (engine.acked.size < 6) {
       held.pop()?.();
       await settle();
     }
@@ -332,12 +329,11 @@ describe('a counted stream under backpressure', () => {
       return totals;
     });
     await settle();
-    expect(engine.attempts.has(3)).toBe(false);
-    await ackOne();
+    expect(engine.attempts.has(2)).toBe(false);
     await ackOne();
     await ackOne();
     // every chunk acknowledged: the close frame is on its way, not yet acknowledged
-    expect(engine.attempts.get(3)).toBe(1);
+    expect(engine.attempts.get(2)).toBe(1);
     expect(done).toBe(false);
     await ackOne();
     expect(await closing).toMatchObject({ chunks: 2 });
@@ -348,13 +344,13 @@ describe('a counted stream when the engine refuses', () => {
   it('should retry a chunk refused with RESOURCE_EXHAUSTED and deliver it once', async () => {
     const onGiveUp = vi.fn();
     const engine = new FakeEngine((request, attempt) => {
-      if (request.eventIndex === 1 && attempt < 3) throw grpcError(Status.RESOURCE_EXHAUSTED);
+      if (request.eventIndex === 0 && attempt < 3) throw grpcError(Status.RESOURCE_EXHAUSTED);
     });
     const stream = openCountedStream(stepContext(engine), { ...fast, onGiveUp });
     await stream.write('throttled');
     await stream.write('next');
     await stream.close();
-    expect(engine.attempts.get(1)).toBe(3);
+    expect(engine.attempts.get(0)).toBe(3);
     expect(engine.texts()).toEqual(['throttled', 'next']);
     expect(onGiveUp).not.toHaveBeenCalled();
   });
@@ -364,12 +360,12 @@ describe('a counted stream when the engine refuses', () => {
     async (name) => {
       const code = Status[name];
       const engine = new FakeEngine((request, attempt) => {
-        if (request.eventIndex === 1 && attempt === 1) throw grpcError(code);
+        if (request.eventIndex === 0 && attempt === 1) throw grpcError(code);
       });
       const stream = openCountedStream(stepContext(engine), fast);
       await stream.write('again');
       await stream.close();
-      expect(engine.attempts.get(1)).toBe(2);
+      expect(engine.attempts.get(0)).toBe(2);
       expect(engine.texts()).toEqual(['again']);
     },
   );
@@ -378,21 +374,20 @@ describe('a counted stream when the engine refuses', () => {
     const onGiveUp = vi.fn();
     const refusal = grpcError(Status.INVALID_ARGUMENT);
     const engine = new FakeEngine((request) => {
-      if (request.eventIndex === 2) throw refusal;
+      if (request.eventIndex === 1) throw refusal;
     });
     const stream = openCountedStream(stepContext(engine), { ...fast, onGiveUp });
     await stream.write('a');
     await stream.write('lost');
     await stream.write('c');
     const totals = await stream.close();
-    expect(engine.attempts.get(2)).toBe(1);
-    expect(onGiveUp).toHaveBeenCalledExactlyOnceWith(refusal, 2);
-    // the receiver sees the hole at index 2, and a close frame that counts it
+    expect(engine.attempts.get(1)).toBe(1);
+    expect(onGiveUp).toHaveBeenCalledExactlyOnceWith(refusal, 1);
+    // the receiver sees the hole at index 1, and a close frame that counts it
     expect(engine.received()).toEqual([
-      [0, open],
-      [1, text('a')],
-      [3, text('c')],
-      [4, closed({ chunks: 3, bytes: 6, sha256: sha256Of('alostc') })],
+      [0, text('a')],
+      [2, text('c')],
+      [3, closed({ chunks: 3, bytes: 6, sha256: sha256Of('alostc') })],
     ]);
     expect(totals).toEqual({ chunks: 3, bytes: 6, sha256: sha256Of('alostc') });
   });
@@ -400,32 +395,32 @@ describe('a counted stream when the engine refuses', () => {
   it('should give a chunk up once retryable refusals last longer than retryForMs', async () => {
     const onGiveUp = vi.fn();
     const engine = new FakeEngine((request) => {
-      if (request.eventIndex === 1) throw grpcError(Status.UNAVAILABLE);
+      if (request.eventIndex === 0) throw grpcError(Status.UNAVAILABLE);
     });
     const stream = openCountedStream(stepContext(engine), { ...fast, retryForMs: 20, onGiveUp });
     await stream.write('never');
     const totals = await stream.close();
-    expect(engine.attempts.get(1)).toBeGreaterThan(1);
-    expect(onGiveUp).toHaveBeenCalledExactlyOnceWith(expect.any(ClientError), 1);
+    expect(engine.attempts.get(0)).toBeGreaterThan(1);
+    expect(onGiveUp).toHaveBeenCalledExactlyOnceWith(expect.any(ClientError), 0);
     expect(totals).toMatchObject({ chunks: 1, bytes: 5 });
   });
 
   it('should give up an error that is not a gRPC status at once', async () => {
     const onGiveUp = vi.fn();
     const engine = new FakeEngine((request) => {
-      if (request.eventIndex === 1) throw new Error('socket hang up');
+      if (request.eventIndex === 0) throw new Error('socket hang up');
     });
     const stream = openCountedStream(stepContext(engine), { ...fast, onGiveUp });
     await stream.write('x');
     await stream.close();
-    expect(engine.attempts.get(1)).toBe(1);
+    expect(engine.attempts.get(0)).toBe(1);
     expect(onGiveUp).toHaveBeenCalledOnce();
   });
 
   it('should retry the close frame and the receipt as well', async () => {
     const engine = new FakeEngine(
       (request, attempt) => {
-        if (request.eventIndex === 2 && attempt === 1) throw grpcError(Status.UNAVAILABLE);
+        if (request.eventIndex === 1 && attempt === 1) throw grpcError(Status.UNAVAILABLE);
       },
       (_request, attempt) => {
         if (attempt === 1) throw grpcError(Status.RESOURCE_EXHAUSTED);
@@ -434,7 +429,8 @@ describe('a counted stream when the engine refuses', () => {
     const stream = openCountedStream(stepContext(engine), fast);
     await stream.write('x');
     const totals = await stream.close();
-    expect(engine.received().at(-1)).toEqual([2, closed(totals as StreamTotals)]);
+    expect(engine.attempts.get(1)).toBe(2);
+    expect(engine.received().at(-1)).toEqual([1, closed(totals as StreamTotals)]);
     expect(engine.logs.map((log) => log.message)).toEqual([encodeStreamReceipt(totals as StreamTotals)]);
   });
 
@@ -452,7 +448,7 @@ describe('a counted stream when the engine refuses', () => {
 
   it('should carry on when the give-up reporter throws', async () => {
     const engine = new FakeEngine((request) => {
-      if (request.eventIndex === 1) throw grpcError(Status.NOT_FOUND);
+      if (request.eventIndex === 0) throw grpcError(Status.NOT_FOUND);
     });
     const onGiveUp = () => {
       throw new Error('reporter broke');
@@ -468,7 +464,7 @@ describe('a counted stream when the engine refuses', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const engine = new FakeEngine(
       (request) => {
-        if (request.eventIndex === 1) throw new ClientError('/x', Status.INVALID_ARGUMENT, 'two\nlines');
+        if (request.eventIndex === 0) throw new ClientError('/x', Status.INVALID_ARGUMENT, 'two\nlines');
       },
       () => {
         throw grpcError(Status.PERMISSION_DENIED);
@@ -479,7 +475,7 @@ describe('a counted stream when the engine refuses', () => {
     await stream.close();
     expect(warn).toHaveBeenCalledTimes(2);
     const lines = warn.mock.calls.map(([line]) => String(line));
-    expect(lines[0]).toMatch(/event 1/);
+    expect(lines[0]).toMatch(/event 0/);
     expect(lines[1]).toMatch(/receipt/);
     for (const line of lines) expect(line).not.toContain('\n');
   });

@@ -190,7 +190,7 @@ function decodeAll(frames: readonly string[]): Array<{ header: FileFrameHeader; 
   });
 }
 
-/** The kinds of the events a receiver got, in index order: open, file, text, close. */
+/** The kinds of the events a receiver got, in index order: file, text, close. */
 function kinds(engine: FakeEngine): string[] {
   return engine.payloads().map((payload) => decodeStreamPayload(payload).kind);
 }
@@ -350,10 +350,11 @@ describe('putFile', () => {
 describe('putFile on counted streams', () => {
   const options = { name: 'data.bin', mimeType: 'application/octet-stream', chunkBytes: 16 } as const;
 
-  it('should open and close a counted stream of its own outside lossless, before it resolves', async () => {
+  it('should send its frames on a counted stream of its own outside lossless, closed before it resolves', async () => {
     const ctx = fakeContext();
     const result = await putFile(ctx, bytesOf(40), options);
-    expect(kinds(ctx.engine)).toEqual(['open', 'file', 'file', 'file', 'close']);
+    expect([...ctx.engine.events.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
+    expect(kinds(ctx.engine)).toEqual(['file', 'file', 'file', 'close']);
     const frames = ctx.sent;
     const close = decodeStreamPayload(ctx.engine.payloads().at(-1) ?? '');
     expect(close).toEqual({
@@ -370,8 +371,8 @@ describe('putFile on counted streams', () => {
     const ctx = fakeContext();
     await putFile(ctx, bytesOf(20), options);
     await putFile(ctx, bytesOf(5), options);
-    expect([...ctx.engine.events.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(kinds(ctx.engine)).toEqual(['open', 'file', 'file', 'close', 'open', 'file', 'close']);
+    expect([...ctx.engine.events.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    expect(kinds(ctx.engine)).toEqual(['file', 'file', 'close', 'file', 'close']);
     expect(ctx.engine.logs).toHaveLength(2);
   });
 
@@ -384,7 +385,7 @@ describe('putFile on counted streams', () => {
       expect(kinds(ctx.engine)).not.toContain('close');
       return file;
     });
-    expect(kinds(ctx.engine)).toEqual(['open', 'text', 'file', 'file', 'file', 'close']);
+    expect(kinds(ctx.engine)).toEqual(['text', 'file', 'file', 'file', 'close']);
     expect(ctx.engine.logs).toHaveLength(1);
     const frames = decodeAll(ctx.sent);
     expect(Buffer.concat(frames.map((f) => Buffer.from(f.data, 'base64')))).toEqual(Buffer.from(bytes));

@@ -73,7 +73,6 @@ describe('lossless(fn)', () => {
     expect(await task({ name: 'Ada' }, ctx)).toEqual({ greeted: 'Ada' });
     expect(ctx.sdkWrites).toEqual([]);
     expect(engine.received()).toEqual([
-      { kind: 'open' },
       text('hello '),
       text('Ada'),
       { kind: 'close', chunks: 2, bytes: 9, sha256: sha256Of('hello Ada') },
@@ -93,9 +92,9 @@ describe('lossless(fn)', () => {
       return value;
     });
     await settle();
-    expect(engine.held.has(2)).toBe(true);
+    expect(engine.held.has(1)).toBe(true);
     expect(returned).toBe(false);
-    engine.held.get(2)?.();
+    engine.held.get(1)?.();
     expect(await running).toBe('done');
   });
 
@@ -113,10 +112,9 @@ describe('lossless(fn)', () => {
     running.catch(() => {});
     await settle();
     expect(settled).toBe(false);
-    engine.held.get(2)?.();
+    engine.held.get(1)?.();
     await expect(running).rejects.toBe(failure);
     expect(engine.received()).toEqual([
-      { kind: 'open' },
       text('partial'),
       { kind: 'close', chunks: 1, bytes: 7, sha256: sha256Of('partial') },
     ]);
@@ -131,7 +129,7 @@ describe('lossless(fn)', () => {
   });
 
   it('should not fail the step when a chunk is given up, and count it in the close frame', async () => {
-    const engine = new FakeEngine(undefined, (index) => index === 1);
+    const engine = new FakeEngine(undefined, (index) => index === 0);
     const onGiveUp = vi.fn();
     const task = lossless(
       async (_input: unknown, step: LosslessContext) => {
@@ -142,9 +140,8 @@ describe('lossless(fn)', () => {
       { onGiveUp },
     );
     expect(await task({}, stepContext(engine))).toBe('ok');
-    expect(onGiveUp).toHaveBeenCalledExactlyOnceWith(expect.any(ClientError), 1);
+    expect(onGiveUp).toHaveBeenCalledExactlyOnceWith(expect.any(ClientError), 0);
     expect(engine.received()).toEqual([
-      { kind: 'open' },
       text('kept'),
       { kind: 'close', chunks: 2, bytes: 8, sha256: sha256Of('lostkept') },
     ]);
@@ -161,7 +158,6 @@ describe('lossless(ctx, body)', () => {
     });
     expect(value).toEqual({ ok: true });
     expect(engine.received()).toEqual([
-      { kind: 'open' },
       text('in body'),
       { kind: 'close', chunks: 1, bytes: 7, sha256: sha256Of('in body') },
     ]);
@@ -189,7 +185,6 @@ describe('lossless(ctx, body)', () => {
       await ctx.putStream('after');
     });
     expect(engine.received()).toEqual([
-      { kind: 'open' },
       text('outer'),
       text('inner'),
       text('after'),

@@ -24,7 +24,7 @@ const options: RunHubOptions = {
   logLimits: { maxEvents: 1_000, maxBytes: 10_000_000 },
   maxTotalBytes: 100_000_000,
   stopTimeoutMs: 200,
-  orderedRunFinish: false,
+  orderedFinish: false,
   tap: { pendingMs: 1_000, maxPendingEvents: 100 },
 };
 

@@ -82,6 +82,14 @@ function takeOver(tracker: RunTracker, first: RunSnapshot): RunEventBody[] {
   return tracker.fromSnapshot(first);
 }
 
+/**
+ * What the recorder does once it stops waiting and finds no receipt (a step
+ * without the worker kit): settles every end held for a doubt's answer.
+ */
+function withoutReceipts(tracker: RunTracker, bodies: RunEventBody[]): RunEventBody[] {
+  return [...bodies, ...tracker.openStreams().flatMap((o) => tracker.closeWithoutFrame(o.taskId, o.attempt, null))];
+}
+
 function feed(tracker: RunTracker, events: Array<[EngineEvent, number?]>): RunEventBody[] {
   return events.flatMap(([e, now]) => tracker.fromEngineEvent(e, now ?? 0));
 }
@@ -274,7 +282,7 @@ describe('RunTracker.markUnsure after resume', () => {
   it('should put a StreamGap of unknown size right before the terminal status of a step running at takeover that completes with no chunk', () => {
     const tracker = resumed([...started(), logged.chunk('a')]);
     expect(takeOver(tracker, snapshot([task({ status: 'RUNNING' })]))).toEqual([]);
-    expect(tracker.fromEngineEvent(completed())).toEqual([
+    expect(withoutReceipts(tracker, tracker.fromEngineEvent(completed()))).toEqual([
       unknownGap(),
       { kind: 'StepStatus', ...ref(), status: 'COMPLETED', error: null },
       { kind: 'StepOutput', ...ref(), output: { ok: true } },
@@ -284,7 +292,10 @@ describe('RunTracker.markUnsure after resume', () => {
 
   it('should put the gap before the terminal status a snapshot brings, when the step finished while nobody listened', () => {
     const tracker = resumed([...started(), logged.chunk('a')]);
-    const bodies = takeOver(tracker, snapshot([task({ status: 'COMPLETED', output: { n: 2 } })]));
+    const bodies = withoutReceipts(
+      tracker,
+      takeOver(tracker, snapshot([task({ status: 'COMPLETED', output: { n: 2 } })])),
+    );
     expect(story(bodies)).toEqual(['work#1:gap null', 'work#1:COMPLETED', 'work#1:output {"n":2}']);
     expect(bodies[0]).toEqual(unknownGap());
   });
@@ -292,7 +303,10 @@ describe('RunTracker.markUnsure after resume', () => {
   it('should put the gap before FAILED too', () => {
     const tracker = resumed(started());
     takeOver(tracker, snapshot([task({ status: 'RUNNING' })]));
-    const bodies = tracker.fromEngineEvent(event({ eventType: 'FAILED', retryCount: 0, payload: '{"message":"x"}' }));
+    const bodies = withoutReceipts(
+      tracker,
+      tracker.fromEngineEvent(event({ eventType: 'FAILED', retryCount: 0, payload: '{"message":"x"}' })),
+    );
     expect(story(bodies)).toEqual(['work#1:gap null', 'work#1:FAILED']);
   });
 
@@ -314,7 +328,10 @@ describe('RunTracker.markUnsure after resume', () => {
   it('should keep the unknown gap when the only chunks after takeover carry no index', () => {
     const tracker = resumed([...started(), logged.chunk('a')]);
     takeOver(tracker, snapshot([task({ status: 'RUNNING' })]));
-    const bodies = feed(tracker, [[event({ eventType: 'STREAM', payload: 'x' })], [completed()]]);
+    const bodies = withoutReceipts(
+      tracker,
+      feed(tracker, [[event({ eventType: 'STREAM', payload: 'x' })], [completed()]]),
+    );
     expect(story(bodies)).toEqual([
       'work#1:chunk x',
       'work#1:gap null',
@@ -365,7 +382,7 @@ describe('RunTracker.markUnsure after resume', () => {
       task({ taskId: OTHER, name: 'other', status: 'RUNNING' }),
     ]);
     expect(story(takeOver(tracker, first))).toEqual(['other#1:QUEUED', 'other#1:STARTED']);
-    expect(story(tracker.fromEngineEvent(completed(1, '2', OTHER)))).toEqual([
+    expect(story(withoutReceipts(tracker, tracker.fromEngineEvent(completed(1, '2', OTHER))))).toEqual([
       'other#1:gap null',
       'other#1:COMPLETED',
       'other#1:output 2',
@@ -378,7 +395,7 @@ describe('RunTracker.markUnsure after resume', () => {
       'work#2:QUEUED',
       'work#2:STARTED',
     ]);
-    expect(story(tracker.fromEngineEvent(completed(2)))).toEqual([
+    expect(story(withoutReceipts(tracker, tracker.fromEngineEvent(completed(2))))).toEqual([
       'work#2:gap null',
       'work#2:COMPLETED',
       'work#2:output {"ok":true}',
