@@ -89,6 +89,8 @@ export class RunRecorder {
   /** When the REST state last used was read (ms): an older read (the lookup's, read before others) says nothing new. */
   #lastSnapshotAt = 0;
   readonly #createdAt = Date.now();
+  /** The log says once that a finished run waits long for its last events. */
+  #saidWaiting = false;
   /** Step attempts whose receipts were read already (`taskId:attempt`). */
   readonly #receiptsRead = new Set<string>();
   /** Ends the loop's current wait early: the engine's run-level event asks for REST at once. */
@@ -363,8 +365,14 @@ export class RunRecorder {
       listenerAttached: this.#listenerAttached,
       runEventMayBeLost: this.#runEventMayBeLost,
     });
-    if (!decision.canFinish && this.#runTerminalSince !== null && now - this.#runTerminalSince > 5_000) {
-      this.options.logger.debug(
+    if (
+      !decision.canFinish &&
+      !this.#saidWaiting &&
+      this.#runTerminalSince !== null &&
+      now - this.#runTerminalSince > 5_000
+    ) {
+      this.#saidWaiting = true;
+      this.options.logger.info(
         {
           runId: this.runId,
           runEvent: this.#runEvent,
@@ -375,7 +383,7 @@ export class RunRecorder {
           quietMs: now - this.#lastEventAt,
           open: this.#tracker.openStreams(),
         },
-        'waiting for the end of a finished run',
+        'a finished run still waits for its last events',
       );
     }
     const settledTask = (task: TaskSnapshot): boolean => {
