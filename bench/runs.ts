@@ -254,7 +254,13 @@ const details: unknown[] = [];
 try {
   worker = await startRunsWorker(hatchet, slots);
   gateway = await startChildGateway({
-    env: { ...engine.clientEnv, LOG_LEVEL: 'warn', ENGINE_ORDERED_FINISH: orderedFinish ? 'true' : 'false' },
+    // every row triggers R runs at once: the per-key trigger rate limit (120/min) would refuse most
+    env: {
+      ...engine.clientEnv,
+      LOG_LEVEL: 'warn',
+      TRIGGER_RATE_LIMIT: '0',
+      ENGINE_ORDERED_FINISH: orderedFinish ? 'true' : 'false',
+    },
     ...(profileDir ? { cpuProfileDir: profileDir } : {}),
   });
   const gw = gateway;

@@ -27,7 +27,8 @@ export interface BenchEngine {
 export async function startBenchEngine(extra: Partial<Record<keyof Config, string>> = {}): Promise<BenchEngine> {
   const config = loadConfig({
     LOG_LEVEL: 'silent',
-    HATCHET_EMBEDDED_LOG_LEVEL: 'error',
+    HATCHET_EMBEDDED_LOG_LEVEL:
+      (process.env['BENCH_ENGINE_LOG_LEVEL'] as Config['HATCHET_EMBEDDED_LOG_LEVEL'] | undefined) ?? 'error',
     HATCHET_EMBEDDED_POSTGRES_DATA_DIR: process.env['BENCH_PG_DIR'] ?? '/tmp/hgw-bench/pg',
     ...extra,
   });

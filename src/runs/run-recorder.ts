@@ -456,7 +456,7 @@ export class RunRecorder {
       if (!open.complete) {
         this.options.logger.warn(
           { runId: this.runId, taskId: open.taskId, attempt: open.attempt, receipt },
-          'a counted stream ended without its close frame; settled with its receipt',
+          "no close frame came for a step's stream: settled with its receipt (null: none, a doubt is said)",
         );
       }
       this.#append(this.#tracker.closeWithoutFrame(open.taskId, open.attempt, receipt), new Date(now));
