@@ -140,11 +140,15 @@ export class RunTracker {
 
   /**
    * @param holdMs how long chunks that arrived ahead of a missing index wait
-   * for it before the hole is declared a StreamGap.
+   * for it before the hole is declared a StreamGap. As long as the engine's
+   * own reorder buffer waits (SERVER_STREAM_EVENT_BUFFER_TIMEOUT, 5 s): on a
+   * loaded engine a chunk overtaken by the next one arrives seconds later
+   * (measured at 200 runs at once: 1 s was too short for one chunk in about
+   * a hundred, which was then reported missing, and dropped when it came).
    */
   constructor(
     readonly runId: string,
-    private readonly holdMs = 1_000,
+    private readonly holdMs = 5_000,
   ) {}
 
   /** Whether the terminal RunStatus was produced. */
@@ -616,6 +620,9 @@ export class RunTracker {
   /** Emits chunks in the engine's per-step index order, holding the ones that come early. */
   #chunk(step: StepState, event: EngineEvent, now: number, out: RunEventBody[]): void {
     const index = event.eventIndex;
+    // the first chunk after a silence: a hole before it is what the silence lost, not a chunk
+    // overtaken on its way, so it is said at once
+    const afterSilence = step.unsure !== null && step.held.size === 0;
     // a new index (not a duplicate) tells what was missed: a hole becomes a counted StreamGap
     if (index !== null && index >= step.nextChunkIndex) {
       step.unsure = null;
@@ -632,6 +639,7 @@ export class RunTracker {
     if (index > step.nextChunkIndex) {
       step.held.set(index, event);
       step.heldSince ??= now;
+      if (afterSilence) this.#flushHeld(step, out);
       return;
     }
     this.#emitChunk(step, event, out);
