@@ -72,6 +72,8 @@ interface StepState {
   lastHeardAt: number | null;
   /** The engine index of this attempt's last close frame, or null. */
   closedAtIndex: number | null;
+  /** The engine index the current counted segment starts at (after the previous close). */
+  segmentStart: number;
   /**
    * Chunks of the next attempt that arrived before this attempt's end: after
    * a close frame, an index the attempt already used can only be a retry's
@@ -380,7 +382,13 @@ export class RunTracker {
     if (this.#finished || !step || step.attempt !== attempt || !(step.account.open || step.heldEnd)) return [];
     const out: RunEventBody[] = [];
     this.#flushHeld(step, out);
-    this.#closeStream(step, receipt ?? step.account.expected, out);
+    const totals = receipt ?? step.account.expected;
+    this.#closeStream(step, totals, out);
+    if (totals) {
+      // what was counted missing is said: if some of it comes after all, it is not said twice
+      step.nextChunkIndex = Math.max(step.nextChunkIndex, step.segmentStart + totals.chunks + 1);
+      step.segmentStart = step.nextChunkIndex;
+    }
     return out;
   }
 
@@ -474,6 +482,7 @@ export class RunTracker {
         expectedSince: null,
         lastHeardAt: null,
         closedAtIndex: null,
+        segmentStart: 0,
         nextAttempt: [],
       };
       this.#steps.set(taskId, step);
@@ -498,6 +507,7 @@ export class RunTracker {
       step.expectedSince = null;
       step.lastHeardAt = null;
       step.closedAtIndex = null;
+      step.segmentStart = 0;
       const early = step.nextAttempt.splice(0);
       for (const chunk of early) {
         this.#advance(step, 'STARTED', null, out);
@@ -688,6 +698,7 @@ export class RunTracker {
         break;
       case 'close':
         step.closedAtIndex = event.eventIndex;
+        if (event.eventIndex !== null) step.segmentStart = event.eventIndex + 1;
         this.#closeStream(step, decoded, out);
         break;
       case 'malformed':

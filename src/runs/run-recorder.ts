@@ -415,19 +415,20 @@ export class RunRecorder {
     }
   }
 
-  /** Reads the receipts of the finished steps of which no counted stream arrived; true when chunks are announced. */
+  /**
+   * Reads the receipts of the finished steps of which no counted stream
+   * arrived (once per step attempt); true while chunks a receipt announced
+   * are still awaited (settleOpenStream says how long).
+   */
   async #expectUnheardStreams(snapshot: RunSnapshot, now: number): Promise<boolean> {
-    let announced = false;
     for (const step of this.#tracker.unaccounted(snapshot)) {
       const key = `${step.taskId}:${step.attempt}`;
       if (this.#receiptsRead.has(key)) continue;
       this.#receiptsRead.add(key);
       const receipt = (await this.source.streamReceipts(step.taskId, step.attempt))[step.receiptIndex];
-      if (!receipt) continue;
-      this.#append(this.#tracker.expectStream(step.taskId, step.attempt, receipt, now), new Date(now));
-      announced = true;
+      if (receipt) this.#append(this.#tracker.expectStream(step.taskId, step.attempt, receipt, now), new Date(now));
     }
-    return announced && this.#tracker.openStreams().some((open) => !open.complete);
+    return this.#tracker.openStreams().some((open) => open.expected !== null && !open.complete);
   }
 
   /**

@@ -74,6 +74,14 @@ describe('RunTracker with a counted stream', () => {
     expect(story(bodies)).toEqual(['QUEUED#1', 'STARTED#1', 'chunk:Hello, ', 'COMPLETED#1', 'output', 'gap:2']);
   });
 
+  it('should not say a chunk counted missing from the receipt when it comes after all', () => {
+    const tracker = new RunTracker('run-1');
+    feed(tracker, [d0, completed]);
+    tracker.expectStream(TASK, 1, totalsOf(texts), 0);
+    expect(story(tracker.closeWithoutFrame(TASK, 1, null))).toEqual(['gap:2']);
+    expect(story(feed(tracker, [d1, d2, close]))).toEqual([]);
+  });
+
   it('should say nothing is missing when the close frame arrives after the step ended', () => {
     const tracker = new RunTracker('run-1');
     feed(tracker, [...data, completed]);
