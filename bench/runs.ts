@@ -23,7 +23,7 @@
  *
  * Env: RUNS_R (10,50,100,200), RUNS_MODES (kit,plain: the worker kit's
  * `lossless`, or the SDK's bare ctx.putStream), RUNS_CHUNKS (40),
- * RUNS_INTERVAL_MS (25), RUNS_ENGINE (patched | unpatched: the sidecar built by
+ * RUNS_INTERVAL_MS (25), RUNS_ENGINE (patched | unpatched, whose results go to runs-unpatched.json: the sidecar built by
  * `scripts/engine-build.sh --unpatched`, built first when missing),
  * RUNS_BUSY_R (100; 0: none): one more row per mode at that R with another
  * process keeping one core busy, RUNS_SDK_BASELINE (1; 0: no SDK listeners,
@@ -281,7 +281,7 @@ try {
   for (const child of busyChildren) await stopBusyCore(child);
   if (rows.length > 0) {
     console.table(rows);
-    const path = await writeResults('runs', {
+    const path = await writeResults(engineWanted === 'unpatched' ? 'runs-unpatched' : 'runs', {
       levels,
       modes,
       chunks,

@@ -257,3 +257,54 @@ if (throughput) {
     stamp(throughput),
   );
 }
+
+const runs = await load<Stamp & { rows: Row[]; chunks: number }>('runs');
+const runsUnpatched = await load<Stamp & { rows: Row[] }>('runs-unpatched');
+if (runs) {
+  // rows without another process keeping a core busy, by R
+  const series = (rows: Row[] | undefined, mode: string, y: (r: Row) => number) =>
+    (rows ?? [])
+      .filter((r) => r['mode'] === mode && !r['busy'])
+      .map((r) => [Number(r['R']), (y(r) / Number(r['R'])) * 100] as [number, number]);
+  const whole = (r: Row) => Number(r['whole']);
+  const silent = (r: Row) => Number(r['silent loss']);
+  const sdk = (r: Row) => Number(r['SDK whole']);
+  const both = (label: string, y: (r: Row) => number): Series[] =>
+    [
+      { name: `kit, our engine ${label}`, points: series(runs.rows, 'kit', y) },
+      { name: `plain putStream, our engine ${label}`, points: series(runs.rows, 'plain', y), dashed: true },
+      { name: `kit, engine as released ${label}`, points: series(runsUnpatched?.rows, 'kit', y) },
+      {
+        name: `plain putStream, engine as released ${label}`,
+        points: series(runsUnpatched?.rows, 'plain', y),
+        dashed: true,
+      },
+    ].filter((s) => s.points.length > 0);
+  await render(
+    'runs',
+    `Streams at load: R runs at once, ${runs.chunks} chunks each, one subscriber per run`,
+    [
+      {
+        title: 'Runs whole (every chunk, exact text)',
+        xLabel: 'runs at once (R)',
+        yLabel: '% of runs',
+        series: [
+          ...both('', whole),
+          { name: "raw SDK listener (guide's way), our engine", points: series(runs.rows, 'plain', sdk), dashed: true },
+          {
+            name: 'raw SDK listener, engine as released',
+            points: series(runsUnpatched?.rows, 'plain', sdk),
+            dashed: true,
+          },
+        ].filter((s) => s.points.length > 0),
+      },
+      {
+        title: 'Silent loss (something missing, nothing said)',
+        xLabel: 'runs at once (R)',
+        yLabel: '% of runs',
+        series: both('', silent),
+      },
+    ],
+    stamp(runs),
+  );
+}
