@@ -455,7 +455,9 @@ export class RunRecorder {
       const receipt =
         open.expected ?? (await this.source.streamReceipts(open.taskId, open.attempt))[open.receiptIndex] ?? null;
       if (!open.complete) {
-        this.options.logger.warn(
+        // expected of a recording begun late (the stream went by before it listened); news otherwise
+        const level = this.#correlated && !this.#resumed ? 'warn' : 'info';
+        this.options.logger[level](
           { runId: this.runId, taskId: open.taskId, attempt: open.attempt, receipt },
           "no close frame came for a step's stream: settled with its receipt (null: none, a doubt is said)",
         );

@@ -38,7 +38,7 @@ export async function startTestEngine(project: TestProject, binaryPath: string |
   await chmod(dataDir, 0o755); // the private Postgres runs as the postgres user when we are root
   const config = loadConfig({
     HATCHET_EMBEDDED_POSTGRES_DATA_DIR: join(dataDir, 'pgdata'),
-    HATCHET_EMBEDDED_LOG_LEVEL: 'error',
+    HATCHET_EMBEDDED_LOG_LEVEL: process.env['TEST_ENGINE_LOG_LEVEL'] ?? 'error',
     ...(binaryPath ? { HATCHET_CLIENT_EMBEDDED_BINARY_PATH: binaryPath } : {}),
   });
   const engine = await connectEngine(config);

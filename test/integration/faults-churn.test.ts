@@ -53,7 +53,7 @@ beforeAll(async () => {
   gateway = await startGatewayProcess({
     RUN_LOG_RETENTION_MS: String(RETENTION_MS),
     NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}`,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env['CHURN_LOG_LEVEL'] ?? 'warn',
   });
   let rest = '';
   gateway.child.stdout?.on('data', (data: Buffer) => {
@@ -451,7 +451,12 @@ describe('subscriber churn', () => {
           notWaitedFor += droppedByGateway.length;
           uncountedGaps++;
         } else
-          expect(droppedByGateway, `${runId}: chunks the engine delivered but the gateway did not log`).toEqual([]);
+          expect(
+            droppedByGateway,
+            `${runId}: chunks the engine delivered but the gateway did not log (its gaps: ${JSON.stringify(
+              events.filter((e) => e.__typename === 'StreamGapEvent'),
+            )})`,
+          ).toEqual([]);
         // what the churning clients saw of the run agrees with the client that never dropped
         const assembled = obs.firstRecording(runId);
         if (assembled.length > 0) expect(assembled).toEqual(events);
